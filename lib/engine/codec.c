@@ -1,0 +1,226 @@
+/*
+ * codec.c - the contract's bodies other than the schedule (see codec.h).
+ * Output instants are always UTC with milliseconds; input instants must carry
+ * an offset.
+ */
+#include "engine/codec.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/civil.h"
+
+int codec_uuid_parse(const char *s, char out[CODEC_UUID_LEN + 1])
+{
+	int i;
+
+	if (!s || strlen(s) != CODEC_UUID_LEN)
+		return 0;
+	for (i = 0; i < CODEC_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	if (out) {
+		for (i = 0; i < CODEC_UUID_LEN; i++)
+			out[i] = (char)tolower((unsigned char)s[i]);
+		out[CODEC_UUID_LEN] = '\0';
+	}
+	return 1;
+}
+
+int codec_printable_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n = 0;
+
+	while (*p) {
+		unsigned c = *p, cp, len, i;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return -1;
+			p++;
+			n++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return -1;
+		}
+		for (i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond Unicode, and C1 controls. */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
+			return -1;
+		p += len;
+		n++;
+	}
+	return n;
+}
+
+int codec_instant_field(const cJSON *v, const char *path, int64_t *ms, struct err *e)
+{
+	int r;
+
+	if (!v || cJSON_IsNull(v)) {
+		err_field(e, path, "is required");
+		return -1;
+	}
+	if (!cJSON_IsString(v)) {
+		err_field(e, path, "must be an ISO 8601 instant with offset");
+		return -1;
+	}
+	r = civil_parse_instant(v->valuestring, ms);
+	if (r == -2) {
+		err_field(e, path, "must be an ISO 8601 instant with offset (Z or ±HH:mm)");
+		return -1;
+	}
+	if (r) {
+		err_field(e, path, "must be an ISO 8601 instant with offset");
+		return -1;
+	}
+	return 0;
+}
+
+int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
+{
+	const cJSON *pat, *prov;
+	int bad = 0, len;
+
+	memset(out, 0, sizeof *out);
+	if (!cJSON_IsObject(body)) {
+		err_field(e, "body", "must be a JSON object");
+		return -1;
+	}
+	pat = cJSON_GetObjectItemCaseSensitive(body, "patientId");
+	prov = cJSON_GetObjectItemCaseSensitive(body, "providerId");
+	if (!pat || cJSON_IsNull(pat)) {
+		err_field(e, "patientId", "is required");
+		bad = 1;
+	} else if (!cJSON_IsString(pat) || (len = codec_printable_len(pat->valuestring)) < 1 ||
+		   len > CODEC_PATIENT_MAX) {
+		err_field(e, "patientId", "must be 1 to %d printable characters", CODEC_PATIENT_MAX);
+		bad = 1;
+	} else {
+		snprintf(out->patient_id, sizeof out->patient_id, "%s", pat->valuestring);
+	}
+	if (!prov || cJSON_IsNull(prov)) {
+		err_field(e, "providerId", "is required");
+		bad = 1;
+	} else if (!cJSON_IsString(prov) || !codec_uuid_parse(prov->valuestring, out->provider_id)) {
+		err_field(e, "providerId", "must be a UUID");
+		bad = 1;
+	}
+	if (codec_instant_field(cJSON_GetObjectItemCaseSensitive(body, "startTime"), "startTime",
+				&out->start_ms, e))
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+int codec_reschedule_decode(const cJSON *body, int64_t *start_ms, struct err *e)
+{
+	if (!cJSON_IsObject(body)) {
+		err_field(e, "body", "must be a JSON object");
+		return -1;
+	}
+	return codec_instant_field(cJSON_GetObjectItemCaseSensitive(body, "startTime"),
+				   "startTime", start_ms, e);
+}
+
+static void add_instant(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[32];
+
+	civil_format_instant(ms, buf);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+cJSON *codec_appt_encode(const struct appt *a, int with_timestamps)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "appointmentId", a->id);
+	cJSON_AddStringToObject(o, "status", a->status == APPT_CANCELLED ? "CANCELLED" : "CONFIRMED");
+	cJSON_AddStringToObject(o, "patientId", a->patient_id);
+	cJSON_AddStringToObject(o, "providerId", a->provider_id);
+	add_instant(o, "startTime", a->start_ms);
+	add_instant(o, "endTime", a->end_ms);
+	if (with_timestamps) {
+		add_instant(o, "createdAt", a->created_ms);
+		add_instant(o, "updatedAt", a->updated_ms);
+	}
+	if (a->reason[0])
+		cJSON_AddStringToObject(o, "cancellationReason", a->reason);
+	else
+		cJSON_AddNullToObject(o, "cancellationReason");
+	cJSON_AddNumberToObject(o, "version", a->version);
+	return o;
+}
+
+cJSON *codec_hhmm_list(const struct slot *slots, int n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char buf[6];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		civil_format_hhmm(slots[i].local_min, buf);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
+	}
+	return arr;
+}
+
+cJSON *codec_availability_encode(const char *provider_id, int32_t date, const char *tz,
+				 int duration_min, const struct slot *slots, int n)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	char buf[11];
+	int i;
+
+	cJSON_AddStringToObject(o, "providerId", provider_id);
+	civil_format_date(date, buf);
+	cJSON_AddStringToObject(o, "date", buf);
+	cJSON_AddItemToObject(o, "availableSlots", codec_hhmm_list(slots, n));
+	cJSON_AddStringToObject(o, "timezone", tz);
+	arr = cJSON_AddArrayToObject(o, "slots");
+	for (i = 0; i < n; i++) {
+		cJSON *s = cJSON_CreateObject();
+
+		add_instant(s, "startTime", slots[i].start * 1000);
+		add_instant(s, "endTime", (slots[i].start + (int64_t)duration_min * 60) * 1000);
+		cJSON_AddItemToArray(arr, s);
+	}
+	return o;
+}
+
+char *codec_event_envelope(const char *event_id, const char *type, int64_t ts_ms,
+			   cJSON *payload)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddStringToObject(o, "eventId", event_id);
+	cJSON_AddStringToObject(o, "eventType", type);
+	add_instant(o, "timestamp", ts_ms);
+	cJSON_AddItemToObject(o, "payload", payload);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}

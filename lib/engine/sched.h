@@ -1,0 +1,71 @@
+/*
+ * sched.h - a provider's configuration: the schedule model of the contract
+ * ("POST /api/providers/{id}/schedule"), decoded, validated and encoded.
+ *
+ * A struct sched is always valid: the decoder either fills every field
+ * (defaults included) or reports every broken rule with its dotted path.
+ * Days are numbered 0 = Monday .. 6 = Sunday; times of day are minutes
+ * 0..1440; intervals of a day are kept sorted by start.
+ */
+#ifndef APPOINTD_SCHED_H
+#define APPOINTD_SCHED_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+struct tz_cache;
+struct tz_zone;
+
+#define SCHED_MAX_INTERVALS 48          /* per day or per override */
+#define SCHED_MAX_OVERRIDES 1000
+#define SCHED_MIN_DURATION 5
+#define SCHED_MAX_DURATION 1440
+#define SCHED_MAX_BUFFER 1440
+#define SCHED_MAX_NOTICE (365 * 24 * 60)   /* a year of minutes */
+#define SCHED_MAX_HORIZON_DAYS 3660       /* ten years */
+#define SCHED_NO_HORIZON (-1)
+
+struct sched_interval {
+	int16_t start, end; /* minutes, start < end, 0..1440 */
+};
+
+struct sched_day {
+	int n;
+	struct sched_interval iv[SCHED_MAX_INTERVALS];
+};
+
+struct sched_override {
+	int32_t date; /* days since 1970-01-01, local */
+	int n;        /* 0 = closed that day */
+	struct sched_interval iv[SCHED_MAX_INTERVALS];
+};
+
+struct sched {
+	char timezone[72];
+	const struct tz_zone *zone; /* from the tz_cache the decoder was given */
+	int duration;               /* appointmentDuration */
+	int slot_interval;
+	int buffer_before, buffer_after;
+	int minimum_notice;
+	int horizon_days;           /* SCHED_NO_HORIZON for null */
+	struct sched_day week[7];
+	int noverrides;
+	struct sched_override *overrides; /* sorted by date, from the arena */
+};
+
+/*
+ * Validates and decodes a request body. Returns 0, or -1 with a 422 whose
+ * details name every offending field path (e.g. "weeklySchedule.monday.0.end").
+ */
+int sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
+		 struct sched *out, struct err *e);
+/* The GET shape (without providerId/createdAt/updatedAt). Caller owns it. */
+cJSON *sched_encode(const struct sched *s);
+/* The intervals that apply on local date d (an override, or the weekday's). */
+const struct sched_interval *sched_intervals_for(const struct sched *s, int32_t date,
+						 int *n);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * test_codec.c - request decoders (every rule, both sides of each bound) and
+ * the exact response shapes of the contract.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/codec.h"
+#include "testmain.h"
+
+static void test_uuid(void)
+{
+	char out[CODEC_UUID_LEN + 1];
+
+	CU_ASSERT(codec_uuid_parse("8E03978E-40D5-43E8-BC93-6894A57F9324", out));
+	CU_ASSERT_STRING_EQUAL(out, "8e03978e-40d5-43e8-bc93-6894a57f9324");
+	CU_ASSERT_FALSE(codec_uuid_parse("8e03978e40d543e8bc936894a57f9324", NULL));
+	CU_ASSERT_FALSE(codec_uuid_parse("8e03978e-40d5-43e8-bc93-6894a57f932", NULL));
+	CU_ASSERT_FALSE(codec_uuid_parse("8e03978e-40d5-43e8-bc93-6894a57f932g", NULL));
+	CU_ASSERT_FALSE(codec_uuid_parse("", NULL));
+	CU_ASSERT_FALSE(codec_uuid_parse(NULL, NULL));
+}
+
+static void test_printable(void)
+{
+	CU_ASSERT_EQUAL(codec_printable_len("p-1"), 3);
+	CU_ASSERT_EQUAL(codec_printable_len("Zoë"), 3);
+	CU_ASSERT_EQUAL(codec_printable_len("日本"), 2);
+	CU_ASSERT_EQUAL(codec_printable_len("a\tb"), -1);
+	CU_ASSERT_EQUAL(codec_printable_len("a\x7f"), -1);
+	CU_ASSERT_EQUAL(codec_printable_len("\xc2\x85"), -1);   /* C1 control */
+	CU_ASSERT_EQUAL(codec_printable_len("\xc0\xaf"), -1);   /* overlong */
+	CU_ASSERT_EQUAL(codec_printable_len("\xed\xa0\x80"), -1); /* surrogate */
+	CU_ASSERT_EQUAL(codec_printable_len("\xff"), -1);
+	CU_ASSERT_EQUAL(codec_printable_len(""), 0);
+}
+
+static int book(const char *json, struct book_req *out, const char *bad_path)
+{
+	struct err e;
+	cJSON *j = cJSON_Parse(json);
+	int r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	err_init(&e);
+	r = codec_book_decode(j, out, &e);
+	if (bad_path) {
+		CU_ASSERT_EQUAL(r, -1);
+		CU_ASSERT_EQUAL(e.status, 422);
+		CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(e.details, bad_path));
+	}
+	err_clear(&e);
+	cJSON_Delete(j);
+	return r;
+}
+
+static void test_book_decode(void)
+{
+	struct book_req b;
+	char json[1024], pat[200];
+
+	CU_ASSERT_EQUAL(book("{\"patientId\":\"p-1\",\"providerId\":\"8E03978E-40D5-43E8-BC93-6894A57F9324\",\"startTime\":\"2027-03-15T09:00:00+01:00\"}", &b, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(b.provider_id, "8e03978e-40d5-43e8-bc93-6894a57f9324");
+	CU_ASSERT_EQUAL(b.start_ms, 1805097600000LL);
+	book("{\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\"}", &b, "patientId");
+	book("{\"patientId\":\"\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\"}", &b, "patientId");
+	book("{\"patientId\":7,\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\"}", &b, "patientId");
+	book("{\"patientId\":\"a\\u0001\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\"}", &b, "patientId");
+	memset(pat, 'x', 128);
+	pat[128] = '\0';
+	snprintf(json, sizeof json, "{\"patientId\":\"%s\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\"}", pat);
+	CU_ASSERT_EQUAL(book(json, &b, NULL), 0);
+	pat[128] = 'x';
+	pat[129] = '\0';
+	snprintf(json, sizeof json, "{\"patientId\":\"%s\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\"}", pat);
+	book(json, &b, "patientId");
+	book("{\"patientId\":\"p\",\"providerId\":\"nope\",\"startTime\":\"2027-03-15T09:00:00Z\"}", &b, "providerId");
+	book("{\"patientId\":\"p\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00\"}", &b, "startTime");
+	book("{\"patientId\":\"p\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\"}", &b, "startTime");
+	book("[]", &b, "body");
+}
+
+static void test_appt_encode(void)
+{
+	struct appt a;
+	cJSON *j;
+	char *s;
+
+	memset(&a, 0, sizeof a);
+	strcpy(a.id, "11111111-2222-3333-4444-555555555555");
+	strcpy(a.provider_id, "8e03978e-40d5-43e8-bc93-6894a57f9324");
+	strcpy(a.patient_id, "p-1");
+	a.start_ms = 1805097600000LL;
+	a.end_ms = a.start_ms + 1800000;
+	a.version = 1;
+	j = codec_appt_encode(&a, 0);
+	s = cJSON_PrintUnformatted(j);
+	CU_ASSERT_STRING_EQUAL(s, "{\"appointmentId\":\"11111111-2222-3333-4444-555555555555\",\"status\":\"CONFIRMED\","
+				  "\"patientId\":\"p-1\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\","
+				  "\"startTime\":\"2027-03-15T08:00:00.000Z\",\"endTime\":\"2027-03-15T08:30:00.000Z\","
+				  "\"cancellationReason\":null,\"version\":1}");
+	cJSON_free(s);
+	cJSON_Delete(j);
+}
+
+static void test_envelope(void)
+{
+	cJSON *p = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(p, "providerId", "x");
+	s = codec_event_envelope("evt_1", "PROVIDER_SCHEDULE_UPDATED", 0, p);
+	CU_ASSERT_STRING_EQUAL(s, "{\"eventId\":\"evt_1\",\"eventType\":\"PROVIDER_SCHEDULE_UPDATED\","
+				  "\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"payload\":{\"providerId\":\"x\"}}");
+	cJSON_free(s);
+}
+
+void suite_codec(void)
+{
+	CU_pSuite s = test_suite("codec");
+
+	TEST_ADD(s, test_uuid);
+	TEST_ADD(s, test_printable);
+	TEST_ADD(s, test_book_decode);
+	TEST_ADD(s, test_appt_encode);
+	TEST_ADD(s, test_envelope);
+}
