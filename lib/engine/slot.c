@@ -144,10 +144,10 @@ int slot_bookable(const struct slot_ctx *c, int64_t start)
 	return 0;
 }
 
-void slot_busy_window(const struct sched *s, int32_t from, int32_t to, int64_t *lo, int64_t *hi)
+void slot_busy_window(int32_t from, int32_t to, int64_t *lo, int64_t *hi)
 {
-	/* Local days reach 26 h from UTC midnight; an appointment (at most a day long) and the buffers reach further. */
-	int64_t reach = (int64_t)(s->buffer_before + s->buffer_after + SCHED_MAX_DURATION) * 60 + 2 * 86400;
+	/* Local days lie within 26 h of UTC midnight; a slot (at most a day long) and both buffers reach further. */
+	int64_t reach = (int64_t)(2 * SCHED_MAX_BUFFER + SCHED_MAX_DURATION) * 60 + 2 * 86400;
 
 	*lo = (int64_t)from * 86400 - reach;
 	*hi = (int64_t)(to + 1) * 86400 + reach;

@@ -46,9 +46,12 @@ struct slot_ctx {
 int slot_list_for_date(const struct slot_ctx *c, int32_t date, struct slot *out);
 /* 1 if `start` (UTC seconds) begins an offered slot, else 0. */
 int slot_bookable(const struct slot_ctx *c, int64_t start);
-/* The UTC window of confirmed appointments that can affect the dates [from, to]. */
-void slot_busy_window(const struct sched *s, int32_t from, int32_t to, int64_t *lo,
-		      int64_t *hi);
+/*
+ * A UTC window [lo, hi) holding every confirmed appointment that can affect
+ * the local dates [from, to] of any schedule (whatever its zone, buffers and
+ * durations), so it can be fetched before the schedule is known.
+ */
+void slot_busy_window(int32_t from, int32_t to, int64_t *lo, int64_t *hi);
 /* Local date of a UTC instant in the schedule's zone. */
 int32_t slot_local_date(const struct sched *s, int64_t t);
 

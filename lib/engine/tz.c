@@ -329,7 +329,7 @@ static int build_extend(struct tz_build *b, const struct tz_posix *p)
 	if (!p->has_dst) {
 		/* A fixed footer should repeat the last type; if not, it wins from here on. */
 		if (b->has_last)
-			return build_push(b, after + 1, p->std_off);
+			return after == INT64_MAX ? 0 : build_push(b, after + 1, p->std_off);
 		b->off0 = p->std_off;
 		return 0;
 	}

@@ -24,7 +24,8 @@
 
 #define POOL_MAX_WORKERS 256
 
-enum pool_state { POOL_SLOT_EMPTY = 0, POOL_SLOT_IDLE, POOL_SLOT_BUSY };
+/* STARTING: forked, not yet past its first pool_worker_stopping() call. */
+enum pool_state { POOL_SLOT_EMPTY = 0, POOL_SLOT_IDLE, POOL_SLOT_BUSY, POOL_SLOT_STARTING };
 
 struct pool_slot {
 	volatile pid_t pid;
@@ -41,7 +42,7 @@ struct pool_shared {
 	volatile uint64_t recycled;       /* workers replaced after max_requests */
 	volatile uint64_t killed_slow;    /* workers killed past request_timeout */
 	volatile uint64_t slow_requests;  /* requests over slow_request_ms */
-	volatile int nslots;              /* slots in use (= configured workers) */
+	volatile int nslots;              /* every live slot is below this (>= workers; +1 in a reload) */
 	struct pool_slot slots[POOL_MAX_WORKERS];
 };
 

@@ -232,9 +232,8 @@ def make_provider(tz="Europe/Berlin", provider_id=None, **fields):
     return pid
 
 
-def availability(pid, **params):
-    r = get("/api/providers/%s/availability?%s" % (pid, urllib.parse.urlencode(params)))
-    return r
+def availability(pid, timeout=10, **params):
+    return get("/api/providers/%s/availability?%s" % (pid, urllib.parse.urlencode(params)), timeout=timeout)
 
 
 def slots_on(pid, d):
@@ -265,7 +264,7 @@ def reschedule(appt_id, start, **kw):
 def cancel(appt_id, reason=None, **kw):
     path = "/api/appointments/%s" % appt_id
     if reason is not None:
-        path += "?" + urllib.parse.urlencode({"reason": reason})
+        path += "?reason=" + urllib.parse.quote(reason, safe="")
     return delete(path, **kw)
 
 

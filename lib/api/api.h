@@ -1,0 +1,63 @@
+/*
+ * api.h - one handler per route. A handler decodes and validates its input,
+ * calls the engine and the store, and fills the response; it never writes
+ * to the client itself. Mutating handlers run their work in one transaction.
+ */
+#ifndef APPOINTD_API_H
+#define APPOINTD_API_H
+
+#include "core/config.h"
+#include "core/err.h"
+#include "http/http.h"
+#include "http/pool.h"
+
+struct store;
+struct tz_cache;
+struct sched;
+
+/* The authenticated caller; scopes arrive with API keys. */
+struct api_principal {
+	const char *key_id; /* NULL: anonymous */
+	int scope;
+};
+
+/* What a worker owns for its whole life. */
+struct api_ctx {
+	struct store *store;
+	struct tz_cache *tzc;
+	struct pool_shared *shm;
+	const struct config *cfg;
+	struct api_principal principal;
+};
+
+typedef int (*api_handler)(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			   struct err *e);
+
+int api_health(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_status(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			  struct err *e);
+int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e);
+int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			struct err *e);
+int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e);
+
+/* Shared by handlers (api_common.c). */
+/* Loads and decodes a provider's stored configuration. */
+int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *config,
+			  struct sched *out, struct err *e);
+/* Writes one event to the outbox in the current transaction; payload consumed. */
+int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
+	     cJSON *payload, struct err *e);
+/* Adds an ISO instant field. */
+void api_add_instant(cJSON *o, const char *key, int64_t ms);
+
+#endif

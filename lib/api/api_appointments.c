@@ -1,0 +1,331 @@
+/*
+ * api_appointments.c - POST/GET /api/appointments and
+ * GET/PUT/DELETE /api/appointments/{id}.
+ *
+ * Booking and rescheduling lock the provider row first (SELECT ... FOR
+ * UPDATE), then read the confirmed appointments around the instant and ask
+ * the engine; the decision and the write share one transaction, so of any
+ * number of concurrent requests for overlapping times at most one succeeds.
+ * Each committed change writes exactly one outbox event; a request that
+ * changes nothing writes none.
+ */
+#include "api/api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "engine/civil.h"
+#include "engine/codec.h"
+#include "engine/sched.h"
+#include "engine/slot.h"
+#include "store/store.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT 500
+#define DEFAULT_REASON "CLIENT_REQUEST"
+
+static int appt_id(struct http_req *req, char out[CODEC_UUID_LEN + 1], struct err *e)
+{
+	if (!codec_uuid_parse(req->path_id, out))
+		return ERR_NOT_FOUND(e, "Appointment not found.");
+	return 0;
+}
+
+static int slot_unavailable(struct err *e)
+{
+	return ERR_CONFLICT(e, "The requested slot is not available.");
+}
+
+/*
+ * With the provider row locked: is start_ms an offered slot, counting
+ * `except` (an appointment being moved) as free? Fills the schedule.
+ */
+static int check_slot(struct api_ctx *c, struct http_req *req, const char *provider,
+		      int64_t start_ms, const char *except, struct sched *s, struct err *e)
+{
+	const char *config;
+	struct slot_busy *busy;
+	size_t nbusy;
+	int64_t lo, hi;
+	int32_t d;
+	struct slot_ctx sc;
+
+	if (store_provider_get(c->store, req->arena, provider, 1, &config, NULL, NULL, e) ||
+	    api_sched_from_config(c, req, config, s, e))
+		return -1;
+	if (start_ms % 60000 != 0)
+		return slot_unavailable(e);
+	d = slot_local_date(s, start_ms / 1000);
+	slot_busy_window(d - 1, d + 1, &lo, &hi);
+	if (store_appt_busy(c->store, req->arena, provider, lo, hi, &busy, &nbusy, except, e))
+		return -1;
+	sc = (struct slot_ctx){ s, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
+	if (!slot_bookable(&sc, start_ms / 1000))
+		return slot_unavailable(e);
+	return 0;
+}
+
+int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e)
+{
+	struct book_req b;
+	struct sched s;
+	struct appt a;
+	cJSON *payload;
+
+	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e))
+		return -1;
+	if (check_slot(c, req, b.provider_id, b.start_ms, NULL, &s, e))
+		return -1;
+	memset(&a, 0, sizeof a);
+	id_uuid4(a.id);
+	memcpy(a.provider_id, b.provider_id, sizeof a.provider_id);
+	memcpy(a.patient_id, b.patient_id, sizeof a.patient_id);
+	a.start_ms = b.start_ms;
+	a.end_ms = b.start_ms + (int64_t)s.duration * 60000;
+	a.status = APPT_CONFIRMED;
+	a.version = 1;
+	a.created_ms = a.updated_ms = req->now_ms;
+	if (store_appt_insert(c->store, req->arena, &a, e))
+		return -1;
+	payload = cJSON_CreateObject();
+	cJSON_AddStringToObject(payload, "appointmentId", a.id);
+	cJSON_AddStringToObject(payload, "patientId", a.patient_id);
+	cJSON_AddStringToObject(payload, "providerId", a.provider_id);
+	api_add_instant(payload, "appointmentTime", a.start_ms);
+	api_add_instant(payload, "endTime", a.end_ms);
+	if (api_emit(c, req, "APPOINTMENT_CONFIRMED", a.id, payload, e) ||
+	    store_commit(c->store, e))
+		return -1;
+	resp->status = 201;
+	resp->json = codec_appt_encode(&a, 0);
+	return 0;
+}
+
+int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e)
+{
+	char id[CODEC_UUID_LEN + 1];
+	struct appt a;
+
+	if (appt_id(req, id, e) || store_appt_get(c->store, req->arena, id, 0, &a, e))
+		return -1;
+	resp->status = 200;
+	resp->json = codec_appt_encode(&a, 1);
+	return 0;
+}
+
+int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			struct err *e)
+{
+	char id[CODEC_UUID_LEN + 1];
+	int64_t start_ms, previous;
+	struct appt a;
+	struct sched s;
+	cJSON *payload;
+
+	if (appt_id(req, id, e) || codec_reschedule_decode(req->json, &start_ms, e) ||
+	    store_appt_get(c->store, req->arena, id, 0, &a, e) || store_begin(c->store, e))
+		return -1;
+	/* Lock order: the provider, then the appointment (as booking does). */
+	if (store_provider_get(c->store, req->arena, a.provider_id, 1, &(const char *){ NULL }, NULL,
+			       NULL, e) ||
+	    store_appt_get(c->store, req->arena, id, 1, &a, e))
+		return -1;
+	if (a.status == APPT_CANCELLED)
+		return ERR_BAD_REQUEST(e, "A cancelled appointment cannot be rescheduled.");
+	if (a.start_ms != start_ms) {
+		if (check_slot(c, req, a.provider_id, start_ms, a.id, &s, e))
+			return -1;
+		previous = a.start_ms;
+		a.start_ms = start_ms;
+		a.end_ms = start_ms + (int64_t)s.duration * 60000;
+		a.updated_ms = req->now_ms;
+		if (store_appt_reschedule(c->store, req->arena, &a, e))
+			return -1;
+		payload = cJSON_CreateObject();
+		cJSON_AddStringToObject(payload, "appointmentId", a.id);
+		cJSON_AddStringToObject(payload, "patientId", a.patient_id);
+		cJSON_AddStringToObject(payload, "providerId", a.provider_id);
+		api_add_instant(payload, "newAppointmentTime", a.start_ms);
+		api_add_instant(payload, "previousAppointmentTime", previous);
+		api_add_instant(payload, "endTime", a.end_ms);
+		if (api_emit(c, req, "APPOINTMENT_RESCHEDULED", a.id, payload, e))
+			return -1;
+	}
+	if (store_commit(c->store, e))
+		return -1;
+	resp->status = 200;
+	resp->json = codec_appt_encode(&a, 1);
+	return 0;
+}
+
+int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e)
+{
+	char id[CODEC_UUID_LEN + 1];
+	const char *reason = http_query(req, "reason");
+	struct appt a;
+	cJSON *payload;
+	int len;
+
+	if (appt_id(req, id, e))
+		return -1;
+	if (!reason || !*reason)
+		reason = DEFAULT_REASON;
+	len = codec_printable_len(reason);
+	if (len < 0 || len > CODEC_REASON_MAX) {
+		err_field(e, "reason", "must be at most %d printable characters", CODEC_REASON_MAX);
+		return -1;
+	}
+	if (store_begin(c->store, e) || store_appt_get(c->store, req->arena, id, 1, &a, e))
+		return -1;
+	if (a.status != APPT_CANCELLED) {
+		snprintf(a.reason, sizeof a.reason, "%s", reason);
+		a.updated_ms = req->now_ms;
+		if (store_appt_cancel(c->store, req->arena, &a, e))
+			return -1;
+		payload = cJSON_CreateObject();
+		cJSON_AddStringToObject(payload, "appointmentId", a.id);
+		cJSON_AddStringToObject(payload, "reason", a.reason);
+		cJSON_AddStringToObject(payload, "patientId", a.patient_id);
+		cJSON_AddStringToObject(payload, "providerId", a.provider_id);
+		api_add_instant(payload, "appointmentTime", a.start_ms);
+		if (api_emit(c, req, "APPOINTMENT_CANCELLED", a.id, payload, e))
+			return -1;
+	}
+	if (store_commit(c->store, e))
+		return -1;
+	resp->status = 200;
+	resp->json = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp->json, "message", "Appointment cancelled successfully.");
+	return 0;
+}
+
+/*
+ * Cursors are "<startMs>.<appointmentId>.<check>": the position after the
+ * last row of a page, and a checksum binding it to the filters, so a cursor
+ * that was not issued for this query is refused (422) rather than followed.
+ */
+static uint32_t cursor_check(const struct http_req *req, int64_t start_ms, const char *id)
+{
+	static const char *const keys[] = { "providerId", "patientId", "status", "from", "to" };
+	uint32_t h = 2166136261u;
+	char buf[64];
+	size_t k;
+	const char *p;
+
+	snprintf(buf, sizeof buf, "%" PRId64 ".%s|", start_ms, id);
+	for (p = buf; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		const char *v = http_query(req, keys[k]);
+
+		for (p = v ? v : ""; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		h = (h ^ '|') * 16777619u;
+	}
+	return h;
+}
+
+static int parse_cursor(const struct http_req *req, const char *cur, struct appt_filter *f,
+			struct err *e)
+{
+	char id[CODEC_UUID_LEN + 1];
+	char *end;
+	long long ms;
+	unsigned long check;
+
+	ms = strtoll(cur, &end, 10);
+	if (end == cur || *end != '.' || strlen(end + 1) < CODEC_UUID_LEN + 2)
+		goto bad;
+	memcpy(id, end + 1, CODEC_UUID_LEN);
+	id[CODEC_UUID_LEN] = '\0';
+	if (!codec_uuid_parse(id, f->after_id) || end[1 + CODEC_UUID_LEN] != '.')
+		goto bad;
+	check = strtoul(end + 2 + CODEC_UUID_LEN, &end, 16);
+	if (*end || check != cursor_check(req, ms, f->after_id))
+		goto bad;
+	f->has_after = 1;
+	f->after_start_ms = ms;
+	return 0;
+bad:
+	err_field(e, "cursor", "is not a cursor this service issued for this query");
+	return -1;
+}
+
+int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		  struct err *e)
+{
+	struct appt_filter f;
+	const char *v;
+	struct appt *rows;
+	int n, i, len;
+	cJSON *arr;
+	char *provider = arena_alloc(req->arena, CODEC_UUID_LEN + 1);
+
+	memset(&f, 0, sizeof f);
+	f.from_ms = INT64_MIN;
+	f.to_ms = INT64_MAX;
+	f.limit = LIST_DEFAULT_LIMIT;
+	if ((v = http_query(req, "providerId"))) {
+		if (!codec_uuid_parse(v, provider))
+			err_field(e, "providerId", "must be a UUID");
+		f.provider_id = provider;
+	}
+	if ((v = http_query(req, "patientId"))) {
+		len = codec_printable_len(v);
+		if (len < 1 || len > CODEC_PATIENT_MAX)
+			err_field(e, "patientId", "must be 1 to %d printable characters", CODEC_PATIENT_MAX);
+		f.patient_id = v;
+	}
+	if ((v = http_query(req, "status"))) {
+		if (strcmp(v, "CONFIRMED") && strcmp(v, "CANCELLED"))
+			err_field(e, "status", "must be CONFIRMED or CANCELLED");
+		f.status = v;
+	}
+	if ((v = http_query(req, "from"))) {
+		cJSON *s = cJSON_CreateString(v);
+
+		codec_instant_field(s, "from", &f.from_ms, e);
+		cJSON_Delete(s);
+	}
+	if ((v = http_query(req, "to"))) {
+		cJSON *s = cJSON_CreateString(v);
+
+		codec_instant_field(s, "to", &f.to_ms, e);
+		cJSON_Delete(s);
+	}
+	if ((v = http_query(req, "limit"))) {
+		char *end;
+		long l = strtol(v, &end, 10);
+
+		if (!*v || *end || l < 1 || l > LIST_MAX_LIMIT)
+			err_field(e, "limit", "must be an integer from 1 to %d", LIST_MAX_LIMIT);
+		else
+			f.limit = (int)l;
+	}
+	if ((v = http_query(req, "cursor")))
+		parse_cursor(req, v, &f, e);
+	if (err_is_set(e))
+		return -1;
+	if (store_appt_list(c->store, req->arena, &f, &rows, &n, e))
+		return -1;
+	resp->status = 200;
+	resp->json = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(resp->json, "appointments");
+	for (i = 0; i < n && i < f.limit; i++)
+		cJSON_AddItemToArray(arr, codec_appt_encode(&rows[i], 1));
+	if (n > f.limit) {
+		const struct appt *last = &rows[f.limit - 1];
+		char *cur = arena_printf(req->arena, "%" PRId64 ".%s.%08x", last->start_ms, last->id,
+					 cursor_check(req, last->start_ms, last->id));
+
+		cJSON_AddStringToObject(resp->json, "nextCursor", cur);
+	} else {
+		cJSON_AddNullToObject(resp->json, "nextCursor");
+	}
+	return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * api_common.c - what several handlers share: the stored configuration
+ * decoded through the same validator requests use, and event emission.
+ */
+#include "api/api.h"
+
+#include <stdio.h>
+
+#include "core/ids.h"
+#include "engine/civil.h"
+#include "engine/codec.h"
+#include "engine/sched.h"
+#include "store/store.h"
+
+static void free_json(void *p)
+{
+	cJSON_Delete(p);
+}
+
+int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *config,
+			  struct sched *out, struct err *e)
+{
+	cJSON *j = cJSON_Parse(config);
+	struct err inner;
+
+	if (!j)
+		return ERR_INTERNAL(e, "Internal server error.");
+	arena_cleanup(req->arena, free_json, j);
+	err_init(&inner);
+	if (sched_decode(j, c->tzc, req->arena, out, &inner)) {
+		/* A stored configuration always passed validation: the tz database changed under us. */
+		fprintf(stderr, "{\"level\":\"error\",\"event\":\"stored_config_invalid\"}\n");
+		err_clear(&inner);
+		return ERR_INTERNAL(e, "Internal server error.");
+	}
+	return 0;
+}
+
+int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
+	     cJSON *payload, struct err *e)
+{
+	char uuid[37], event_id[48];
+	char *envelope;
+	int rc;
+
+	id_uuid4(uuid);
+	snprintf(event_id, sizeof event_id, "evt_%s", uuid);
+	envelope = codec_event_envelope(event_id, type, req->now_ms, payload);
+	rc = store_outbox_add(c->store, req->arena, uuid, type, aggregate, envelope, e);
+	cJSON_free(envelope);
+	return rc;
+}
+
+void api_add_instant(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[32];
+
+	civil_format_instant(ms, buf);
+	cJSON_AddStringToObject(o, key, buf);
+}

@@ -1,0 +1,204 @@
+/*
+ * router.c - the route table and the checks every route shares: 404 for an
+ * unknown path, 405 with Allow for a known path and wrong method, 413, 415
+ * and 400 for bodies, 422 for a broken query string. Any error a handler
+ * returns rolls its transaction back before the response is written.
+ */
+#include "http/router.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/store.h"
+
+struct route {
+	const char *method;
+	const char *pattern; /* '*' is one path segment, the {id} */
+	api_handler fn;
+	int takes_json;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/health", api_health, 0 },
+	{ "GET", "/status", api_status, 0 },
+	{ "POST", "/api/providers/*/schedule", api_provider_schedule, 1 },
+	{ "GET", "/api/providers/*", api_provider_get, 0 },
+	{ "GET", "/api/providers/*/availability", api_availability, 0 },
+	{ "POST", "/api/appointments", api_appt_create, 1 },
+	{ "GET", "/api/appointments", api_appt_list, 0 },
+	{ "GET", "/api/appointments/*", api_appt_get, 0 },
+	{ "PUT", "/api/appointments/*", api_appt_reschedule, 1 },
+	{ "DELETE", "/api/appointments/*", api_appt_cancel, 0 },
+};
+
+/* Matches path against pattern; on success *id points into the arena copy. */
+static int match(struct arena *a, const char *pattern, const char *path, const char **id)
+{
+	const char *p = pattern, *s = path;
+
+	*id = NULL;
+	while (*p && *s) {
+		if (*p == '*') {
+			const char *end = strchr(s, '/');
+			size_t n = end ? (size_t)(end - s) : strlen(s);
+
+			if (n == 0)
+				return 0;
+			*id = arena_strndup(a, s, n);
+			s += n;
+			p++;
+		} else if (*p++ != *s++) {
+			return 0;
+		}
+	}
+	return *p == '\0' && *s == '\0';
+}
+
+static int is_json_type(const char *ct)
+{
+	size_t n;
+
+	if (!ct)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; ");
+	return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
+}
+
+/* Rejects nesting deeper than HTTP_MAX_JSON_DEPTH before cJSON recurses into it. */
+static int json_too_deep(const char *s, size_t n)
+{
+	int depth = 0, in_str = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = 0;
+		} else if (ch == '"') {
+			in_str = 1;
+		} else if (ch == '{' || ch == '[') {
+			if (++depth > HTTP_MAX_JSON_DEPTH)
+				return 1;
+		} else if (ch == '}' || ch == ']') {
+			depth--;
+		}
+	}
+	return 0;
+}
+
+static void free_json(void *p)
+{
+	cJSON_Delete(p);
+}
+
+static int decode_body(struct http_req *req, struct err *e)
+{
+	const char *end = NULL;
+
+	if (req->body_too_large)
+		return err_set(e, 413, "PAYLOAD_TOO_LARGE", "The request body exceeds %d bytes.",
+			       HTTP_MAX_BODY);
+	if (!is_json_type(req->content_type))
+		return err_set(e, 415, "UNSUPPORTED_MEDIA_TYPE",
+			       "The request body must be sent as application/json.");
+	if (json_too_deep(req->body, req->body_len))
+		return ERR_BAD_REQUEST(e, "Malformed JSON: nested deeper than %d levels.",
+				       HTTP_MAX_JSON_DEPTH);
+	req->json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+	if (!req->json)
+		return ERR_BAD_REQUEST(e, "Malformed JSON in the request body.");
+	arena_cleanup(req->arena, free_json, req->json);
+	/* Only white space may follow the value. */
+	while (end && end < req->body + req->body_len &&
+	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != req->body + req->body_len)
+		return ERR_BAD_REQUEST(e, "Malformed JSON in the request body.");
+	return 0;
+}
+
+void router_error(struct http_req *req, struct http_resp *resp, const struct err *e)
+{
+	struct err copy = *e;
+	char buf[16];
+
+	if (copy.status >= 500 && copy.status != 503) {
+		/* The body never leaks internals. */
+		copy.status = 500;
+		copy.code = "INTERNAL_SERVER_ERROR";
+		snprintf(copy.message, sizeof copy.message, "Internal server error.");
+		copy.details = NULL;
+	}
+	resp->status = copy.status;
+	resp->raw = NULL;
+	if (resp->json)
+		cJSON_Delete(resp->json);
+	resp->json = NULL;
+	{
+		char *body = err_to_json(&copy);
+
+		resp->raw = arena_strdup(req->arena, body);
+		cJSON_free(body);
+	}
+	if (copy.allow)
+		http_resp_header(resp, "Allow", copy.allow);
+	if (copy.retry_after) {
+		snprintf(buf, sizeof buf, "%d", copy.retry_after);
+		http_resp_header(resp, "Retry-After", buf);
+	}
+	if (copy.status == 401)
+		http_resp_header(resp, "WWW-Authenticate", "Bearer");
+}
+
+void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp)
+{
+	const struct route *found = NULL;
+	char allow[64] = "";
+	struct err e;
+	size_t i;
+
+	err_init(&e);
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *id;
+
+		if (!match(req->arena, routes[i].pattern, req->path, &id))
+			continue;
+		if (strcmp(routes[i].method, req->method) == 0) {
+			found = &routes[i];
+			req->path_id = id;
+			req->route = routes[i].pattern;
+			break;
+		}
+		if (!strstr(allow, routes[i].method)) {
+			if (allow[0])
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+	}
+	if (!found) {
+		if (allow[0]) {
+			err_set(&e, 405, "METHOD_NOT_ALLOWED", "Method %s is not allowed here.",
+				strlen(req->method) < 16 ? req->method : "given");
+			e.allow = arena_strdup(req->arena, allow);
+		} else {
+			ERR_NOT_FOUND(&e, "Route not found.");
+		}
+		req->route = "unmatched";
+	} else if ((found->takes_json && decode_body(req, &e) == 0 && http_parse_query(req, &e) == 0) ||
+		   (!found->takes_json && http_parse_query(req, &e) == 0)) {
+		if (found->fn(c, req, resp, &e) == 0 && !err_is_set(&e)) {
+			err_clear(&e);
+			return;
+		}
+	}
+	store_rollback(c->store);
+	router_error(req, resp, &e);
+	err_clear(&e);
+}

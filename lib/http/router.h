@@ -1,0 +1,17 @@
+/*
+ * router.h - from method and path to handler, and from handler result or
+ * struct err to the response. The route table in router.c is the one place
+ * to find any URL's code.
+ */
+#ifndef APPOINTD_ROUTER_H
+#define APPOINTD_ROUTER_H
+
+#include "api/api.h"
+#include "http/http.h"
+
+/* Routes, validates and runs the request; always fills resp. */
+void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp);
+/* Fills resp with the contract's error body for e. */
+void router_error(struct http_req *req, struct http_resp *resp, const struct err *e);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * worker.c - one FastCGI worker process.
+ *
+ * It owns a database connection, a tz cache (inherited warm from the master
+ * when possible) and one arena that every request allocates from and that is
+ * reset after the response, so memory use is flat however many requests it
+ * serves. A graceful stop (SIGTERM) lets the request in hand finish.
+ */
+#include "http/worker.h"
+
+#include <fcgiapp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/arena.h"
+#include "engine/tz.h"
+#include "http/router.h"
+#include "store/store.h"
+
+static int64_t now_ms(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *param(FCGX_Request *r, const char *name)
+{
+	return FCGX_GetParam(name, r->envp);
+}
+
+static void read_body(FCGX_Request *r, struct http_req *req)
+{
+	const char *cl = param(r, "CONTENT_LENGTH");
+	long declared = cl && *cl ? strtol(cl, NULL, 10) : 0;
+	char *buf;
+	int got = 0, n;
+
+	req->body = "";
+	req->body_len = 0;
+	if (declared <= 0)
+		return;
+	if (declared > HTTP_MAX_BODY) {
+		req->body_too_large = 1;
+		return;
+	}
+	buf = arena_alloc(req->arena, (size_t)declared + 1);
+	while (got < declared && (n = FCGX_GetStr(buf + got, (int)declared - got, r->in)) > 0)
+		got += n;
+	buf[got] = '\0';
+	req->body = buf;
+	req->body_len = (size_t)got;
+}
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+static void write_response(FCGX_Request *r, struct http_req *req, struct http_resp *resp)
+{
+	const char *body = resp->raw;
+	char *head;
+
+	if (resp->json) {
+		char *text = cJSON_PrintUnformatted(resp->json);
+
+		body = arena_strdup(req->arena, text ? text : "null");
+		cJSON_free(text);
+		cJSON_Delete(resp->json);
+		resp->json = NULL;
+	}
+	if (!body)
+		body = "";
+	/* libfcgi's own printf lacks %zu and friends: format here. */
+	head = arena_printf(req->arena, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+			    resp->status, reason_phrase(resp->status),
+			    resp->content_type ? resp->content_type : "application/json; charset=utf-8",
+			    strlen(body), resp->headers);
+	FCGX_PutStr(head, (int)strlen(head), r->out);
+	FCGX_PutStr(body, (int)strlen(body), r->out);
+}
+
+/* One JSON line per request, written with a single write(2) so lines never interleave. */
+static void access_log(const struct http_req *req, const struct http_resp *resp, double ms)
+{
+	char line[1024];
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+	int n;
+
+	api_add_instant(o, "time", req->now_ms);
+	cJSON_AddStringToObject(o, "requestId", req->request_id ? req->request_id : "");
+	cJSON_AddStringToObject(o, "method", req->method);
+	cJSON_AddStringToObject(o, "route", req->route ? req->route : "unmatched");
+	cJSON_AddNumberToObject(o, "status", resp->status);
+	cJSON_AddNumberToObject(o, "durationMs", (double)(int64_t)(ms * 1000) / 1000.0);
+	cJSON_AddNumberToObject(o, "pid", getpid());
+	text = cJSON_PrintUnformatted(o);
+	n = snprintf(line, sizeof line, "%s\n", text ? text : "{}");
+	if (n > 0 && (size_t)n < sizeof line && write(2, line, (size_t)n) < 0) {
+		/* Nowhere left to report a logging failure. */
+	}
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
+/* Serves one request; returns its duration in milliseconds. */
+static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct pool_shared *shm,
+		     int slot)
+{
+	struct http_req req;
+	struct http_resp resp;
+	struct timespec start, end;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	memset(&req, 0, sizeof req);
+	memset(&resp, 0, sizeof resp);
+	req.arena = a;
+	req.now_ms = now_ms(CLOCK_REALTIME);
+	req.method = param(r, "REQUEST_METHOD");
+	req.path = param(r, "DOCUMENT_URI");
+	if (!req.path)
+		req.path = param(r, "SCRIPT_NAME");
+	req.method = req.method ? req.method : "GET";
+	req.path = req.path ? req.path : "/";
+	req.query = param(r, "QUERY_STRING");
+	req.content_type = param(r, "CONTENT_TYPE");
+	req.request_id = param(r, "REQUEST_ID");
+	req.authorization = param(r, "HTTP_AUTHORIZATION");
+	req.idempotency_key = param(r, "HTTP_IDEMPOTENCY_KEY");
+	read_body(r, &req);
+	pool_slot_busy(shm, slot, req.path);
+	router_dispatch(c, &req, &resp);
+	store_rollback(c->store); /* a handler never leaves a transaction open */
+	write_response(r, &req, &resp);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (double)(end.tv_sec - start.tv_sec) * 1000.0 + (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+	access_log(&req, &resp, ms);
+	return (int64_t)ms;
+}
+
+int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct config *cfg,
+		void *arg)
+{
+	struct api_ctx c;
+	FCGX_Request r;
+	struct arena a;
+	struct tz_cache *own = NULL;
+	long served = 0;
+
+	memset(&c, 0, sizeof c);
+	c.cfg = cfg;
+	c.shm = shm;
+	c.tzc = arg;
+	if (!c.tzc)
+		c.tzc = own = tz_cache_new(cfg->zoneinfo_dir);
+	c.store = store_open(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_lock_timeout_ms);
+	if (!c.tzc || !c.store || FCGX_Init() != 0 || FCGX_InitRequest(&r, listen_fd, 0) != 0) {
+		fprintf(stderr, "{\"level\":\"error\",\"event\":\"worker_init_failed\"}\n");
+		return 1;
+	}
+	arena_init(&a, 64 * 1024);
+	/* The first call also tells the master this worker is ready (a reload waits for it). */
+	while (!pool_worker_stopping()) {
+		int64_t ms;
+
+		if (cfg->max_requests > 0 && served >= cfg->max_requests)
+			break;
+		if (FCGX_Accept_r(&r) < 0)
+			break;
+		ms = serve(&c, &r, &a, shm, slot);
+		/* Flush before going idle: a deferred SIGTERM is delivered in pool_slot_idle. */
+		FCGX_Finish_r(&r);
+		pool_slot_idle(shm, slot, ms, cfg->slow_request_ms);
+		arena_reset(&a);
+		served++;
+	}
+	arena_destroy(&a);
+	FCGX_Free(&r, 1);
+	store_close(c.store);
+	if (own)
+		tz_cache_free(own);
+	return 0;
+}

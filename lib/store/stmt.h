@@ -1,0 +1,21 @@
+/*
+ * stmt.h - the prepared statements each store module owns. store.c prepares
+ * every table's statements once per connection.
+ */
+#ifndef APPOINTD_STORE_STMT_H
+#define APPOINTD_STORE_STMT_H
+
+struct store_stmt {
+	const char *name;
+	const char *sql;
+};
+
+extern const struct store_stmt store_provider_stmts[];
+extern const struct store_stmt store_appt_stmts[];
+extern const struct store_stmt store_outbox_stmts[];
+
+/* Instants cross the wire as integer milliseconds since the epoch. */
+#define SQL_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+#define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
+
+#endif

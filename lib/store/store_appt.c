@@ -1,0 +1,157 @@
+/*
+ * store_appt.c - the appointments table. Callers hold the provider's row
+ * lock (SELECT ... FOR UPDATE) before they read busy times and write, so the
+ * check and the write are one atomic decision; lock order is always provider,
+ * then appointment.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/stmt.h"
+#include "store/store.h"
+
+#define APPT_COLS "id, provider_id, patient_id, " SQL_MS("start_at") ", " SQL_MS("end_at") \
+	", status, coalesce(cancellation_reason, ''), version, " SQL_MS("created_at") ", " \
+	SQL_MS("updated_at")
+
+const struct store_stmt store_appt_stmts[] = {
+	{ "appt_busy",
+	  "SELECT " SQL_MS("start_at") ", " SQL_MS("end_at") " FROM appointments"
+	  " WHERE provider_id = $1 AND status = 'CONFIRMED'"
+	  " AND start_at < " SQL_TS("$3") " AND end_at > " SQL_TS("$2")
+	  " AND id IS DISTINCT FROM $4::uuid ORDER BY start_at" },
+	{ "appt_insert",
+	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
+	  " version, created_at, updated_at) VALUES ($1, $2, $3, " SQL_TS("$4") ", " SQL_TS("$5")
+	  ", 'CONFIRMED', 1, " SQL_TS("$6") ", " SQL_TS("$6") ")" },
+	{ "appt_get", "SELECT " APPT_COLS " FROM appointments WHERE id = $1" },
+	{ "appt_get_for_update", "SELECT " APPT_COLS " FROM appointments WHERE id = $1 FOR UPDATE" },
+	{ "appt_reschedule",
+	  "UPDATE appointments SET start_at = " SQL_TS("$2") ", end_at = " SQL_TS("$3")
+	  ", version = version + 1, updated_at = " SQL_TS("$4") " WHERE id = $1 RETURNING version" },
+	{ "appt_cancel",
+	  "UPDATE appointments SET status = 'CANCELLED', cancellation_reason = $2,"
+	  " version = version + 1, updated_at = " SQL_TS("$3") " WHERE id = $1 RETURNING version" },
+	/* Every filter optional; the cursor is the (start_at, id) of the last row seen. */
+	{ "appt_list",
+	  "SELECT " APPT_COLS " FROM appointments"
+	  " WHERE ($1::uuid IS NULL OR provider_id = $1::uuid)"
+	  " AND ($2::text IS NULL OR patient_id = $2)"
+	  " AND ($3::text IS NULL OR status = $3)"
+	  " AND ($4::bigint IS NULL OR start_at >= " SQL_TS("$4") ")"
+	  " AND ($5::bigint IS NULL OR start_at < " SQL_TS("$5") ")"
+	  " AND ($6::bigint IS NULL OR (start_at, id) > (" SQL_TS("$6") ", $7::uuid))"
+	  " ORDER BY start_at, id LIMIT $8" },
+	{ NULL, NULL }
+};
+
+static void row_to_appt(PGresult *r, int i, struct appt *a)
+{
+	memset(a, 0, sizeof *a);
+	snprintf(a->id, sizeof a->id, "%s", PQgetvalue(r, i, 0));
+	snprintf(a->provider_id, sizeof a->provider_id, "%s", PQgetvalue(r, i, 1));
+	snprintf(a->patient_id, sizeof a->patient_id, "%s", PQgetvalue(r, i, 2));
+	a->start_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+	a->end_ms = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+	a->status = strcmp(PQgetvalue(r, i, 5), "CANCELLED") == 0 ? APPT_CANCELLED : APPT_CONFIRMED;
+	snprintf(a->reason, sizeof a->reason, "%s", PQgetvalue(r, i, 6));
+	a->version = atoi(PQgetvalue(r, i, 7));
+	a->created_ms = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+	a->updated_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+}
+
+static char *ms_text(struct arena *a, int64_t ms)
+{
+	return arena_printf(a, "%" PRId64, ms);
+}
+
+int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
+		    int64_t hi, struct slot_busy **busy, size_t *nbusy, const char *except_id,
+		    struct err *e)
+{
+	const char *p[4] = { provider_id, ms_text(a, lo * 1000), ms_text(a, hi * 1000), except_id };
+	PGresult *r = store_exec(s, a, "appt_busy", 4, p, e);
+	int i, n;
+
+	if (!r)
+		return -1;
+	n = PQntuples(r);
+	*busy = arena_calloc(a, (size_t)n + 1, sizeof **busy);
+	for (i = 0; i < n; i++) {
+		(*busy)[i].start = strtoll(PQgetvalue(r, i, 0), NULL, 10) / 1000;
+		(*busy)[i].end = strtoll(PQgetvalue(r, i, 1), NULL, 10) / 1000;
+	}
+	*nbusy = (size_t)n;
+	return 0;
+}
+
+int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)
+{
+	const char *p[6] = { ap->id, ap->provider_id, ap->patient_id, ms_text(a, ap->start_ms),
+			     ms_text(a, ap->end_ms), ms_text(a, ap->created_ms) };
+
+	return store_exec(s, a, "appt_insert", 6, p, e) ? 0 : -1;
+}
+
+int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, struct appt *out,
+		   struct err *e)
+{
+	const char *p[1] = { id };
+	PGresult *r = store_exec(s, a, lock ? "appt_get_for_update" : "appt_get", 1, p, e);
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0)
+		return ERR_NOT_FOUND(e, "Appointment not found.");
+	row_to_appt(r, 0, out);
+	return 0;
+}
+
+int store_appt_reschedule(struct store *s, struct arena *a, struct appt *ap, struct err *e)
+{
+	const char *p[4] = { ap->id, ms_text(a, ap->start_ms), ms_text(a, ap->end_ms),
+			     ms_text(a, ap->updated_ms) };
+	PGresult *r = store_exec(s, a, "appt_reschedule", 4, p, e);
+
+	if (!r)
+		return -1;
+	ap->version = atoi(PQgetvalue(r, 0, 0));
+	return 0;
+}
+
+int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct err *e)
+{
+	const char *p[3] = { ap->id, ap->reason, ms_text(a, ap->updated_ms) };
+	PGresult *r = store_exec(s, a, "appt_cancel", 3, p, e);
+
+	if (!r)
+		return -1;
+	ap->version = atoi(PQgetvalue(r, 0, 0));
+	ap->status = APPT_CANCELLED;
+	return 0;
+}
+
+int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *f,
+		    struct appt **out, int *n, struct err *e)
+{
+	const char *p[8] = {
+		f->provider_id, f->patient_id, f->status,
+		f->from_ms == INT64_MIN ? NULL : ms_text(a, f->from_ms),
+		f->to_ms == INT64_MAX ? NULL : ms_text(a, f->to_ms),
+		f->has_after ? ms_text(a, f->after_start_ms) : NULL,
+		f->has_after ? f->after_id : NULL,
+		arena_printf(a, "%d", f->limit + 1),
+	};
+	PGresult *r = store_exec(s, a, "appt_list", 8, p, e);
+	int i;
+
+	if (!r)
+		return -1;
+	*n = PQntuples(r);
+	*out = arena_calloc(a, (size_t)*n + 1, sizeof **out);
+	for (i = 0; i < *n; i++)
+		row_to_appt(r, i, &(*out)[i]);
+	return 0;
+}

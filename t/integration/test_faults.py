@@ -1,0 +1,163 @@
+"""Faults: a worker killed with SIGKILL, PostgreSQL restarted or stopped."""
+
+import datetime as dt
+import os
+import signal
+import threading
+import time
+
+from lib import (availability, book, check_error, dev, future_date, get, make_provider, minutes,
+                 q, sql, wait_until, worker_pids)
+
+
+def loop_requests(fn, stop, out):
+    """Call fn() until stop is set; append (t_start, t_end, result-or-exception)."""
+    while not stop.is_set():
+        t0 = time.monotonic()
+        try:
+            r = fn()
+        except Exception as e:  # noqa: BLE001
+            r = e
+        out.append((t0, time.monotonic(), r))
+        time.sleep(0.01)
+
+
+def test_worker_kill_is_replaced():
+    pid = make_provider("UTC")
+    d = str(future_date())
+    before = worker_pids()
+    assert len(before) >= 2, "expected a pool of workers, found %r" % before
+    stop = threading.Event()
+    results = []
+    threads = [threading.Thread(target=loop_requests, daemon=True,
+                                args=(lambda: availability(pid, date=d, timeout=5), stop, results))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        victim = before[len(before) // 2]
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(3.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+    fails = [r for _, _, r in results if isinstance(r, Exception) or r.status != 200]
+    assert len(results) >= 20, "too few requests completed: %d" % len(results)
+    assert len(fails) <= 2, "%d of %d requests failed after killing one worker: %r" % (
+        len(fails), len(results), fails[:5])
+
+    def replaced():
+        now = worker_pids()
+        return now if len(now) == len(before) and victim not in now and set(now) - set(before) else None
+    now = wait_until(replaced, timeout=5.0)
+    assert now, "worker not replaced: before %r, now %r" % (before, worker_pids())
+    # the pool serves normally afterwards
+    for _ in range(2 * len(before)):
+        r = availability(pid, date=d, timeout=5)
+        assert r.status == 200, r
+
+
+def test_pg_restart_during_booking_loop():
+    pid = make_provider("UTC", appointmentDuration=5)
+    d = future_date()
+    base = dt.datetime.fromisoformat("%sT00:00:00+00:00" % d)
+    stop = threading.Event()
+    results = []
+    counter = iter(range(100000))
+
+    def one():
+        k = next(counter)
+        return (k, book(pid, base + minutes(5 * k), "pg-%d" % k, timeout=10))
+
+    def loop():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                r = one()
+            except Exception as e:  # noqa: BLE001
+                r = (None, e)
+            results.append((t0, time.monotonic(), r))
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    restart_done = None
+    try:
+        time.sleep(1.0)
+        t_restart = time.monotonic()
+        dev("pg", "restart", timeout=60)
+        restart_done = time.monotonic()
+        time.sleep(3.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        if restart_done is None:
+            dev("pg", "start", timeout=60)
+    problems = []
+    booked = []
+    for t0, t1, (k, r) in results:
+        if isinstance(r, Exception):
+            problems.append("exception %s at +%.2fs" % (r, t0 - t_restart))
+            continue
+        if t1 - t0 > 5.0:
+            problems.append("slow %.2fs: %r" % (t1 - t0, r))
+        if r.status == 201:
+            booked.append(r.json["appointmentId"])
+        elif r.status == 503:
+            try:
+                check_error(r, 503, "SERVICE_UNAVAILABLE")
+            except AssertionError as e:
+                problems.append(str(e))
+            if not r.headers.get("retry-after"):
+                problems.append("503 without Retry-After: %r" % r)
+            if t0 > restart_done + 1.0:
+                problems.append("503 %.2fs after the restart finished: %r" % (t0 - restart_done, r))
+        else:
+            problems.append("unexpected %r" % r)
+    after = [r for t0, _, (_, r) in results if t0 > restart_done + 1.0]
+    assert after, "no requests after the restart"
+    assert not problems, "%d problems, first: %s" % (len(problems), problems[:5])
+    assert booked, "nothing booked"
+    rows = sql("SELECT id::text, upper(status::text) FROM appointments WHERE provider_id::text = %s" % q(pid))
+    db = dict((r[0], r[1]) for r in rows)
+    missing = [a for a in booked if db.get(a) != "CONFIRMED"]
+    assert not missing, "%d bookings answered 201 are not in the database: %r" % (len(missing), missing[:5])
+    # and 503 answers booked nothing
+    assert set(db) == set(booked), "db has %d, clients saw %d created" % (len(db), len(booked))
+
+
+def test_pg_stopped_outage_is_503_then_recovers():
+    pid = make_provider("UTC")
+    d = future_date()
+    dev("pg", "stop", timeout=60)
+    try:
+        time.sleep(0.5)
+        for i in range(6):
+            t0 = time.monotonic()
+            r = book(pid, "%sT%02d:00:00.000Z" % (d, i), timeout=10)
+            el = time.monotonic() - t0
+            check_error(r, 503, "SERVICE_UNAVAILABLE")
+            assert r.headers.get("retry-after"), "no Retry-After: %r %r" % (r, r.headers)
+            assert el < 5.0, "outage answer took %.2fs" % el
+            t0 = time.monotonic()
+            r = availability(pid, date=str(d), timeout=10)
+            el = time.monotonic() - t0
+            check_error(r, 503, "SERVICE_UNAVAILABLE")
+            assert el < 5.0, "outage answer took %.2fs" % el
+        t0 = time.monotonic()
+        h = get("/health", timeout=10)
+        assert time.monotonic() - t0 < 5.0
+        assert h.status == 503 and h.json and h.json.get("status") == "DOWN", h
+    finally:
+        dev("pg", "start", timeout=60)
+    t_up = time.monotonic()
+    # every worker reconnects: all the next requests succeed
+    for i in range(10):
+        r = book(pid, "%sT%02d:00:00.000Z" % (d, 10 + i), timeout=10)
+        assert r.status == 201, "request %d after restart (%.1fs): %r" % (i, time.monotonic() - t_up, r)
+    h = get("/health", timeout=10)
+    assert h.status == 200 and h.json["status"] == "UP", h

@@ -1,0 +1,86 @@
+/*
+ * pool_echo.c - a throwaway FastCGI worker for exercising the pool master by
+ * hand (not built by Makefile.am). Every request gets "hello pid N"; the
+ * query string drives the master's cases: sleep=N holds the worker busy for
+ * N seconds, crash=1 aborts it, status=1 returns pool_status_json().
+ *
+ *   pool_echo [-c FILE]     (configuration as appointd: defaults, FILE, env)
+ */
+#include <config.h>
+
+#include "core/config.h"
+#include "http/pool.h"
+
+#include <fcgiapp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t echo_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int echo_worker(int listen_fd, struct pool_shared *shm, int slot,
+		       const struct config *cfg, void *arg)
+{
+	FCGX_Request req;
+	int served = 0;
+
+	(void)arg;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd, 0) != 0)
+		return 1;
+	while (!pool_worker_stopping() && FCGX_Accept_r(&req) >= 0) {
+		const char *qs = FCGX_GetParam("QUERY_STRING", req.envp);
+		int64_t start = echo_now_ms();
+		const char *p;
+
+		if (!qs)
+			qs = "";
+		pool_slot_busy(shm, slot, qs[0] ? qs : "/");
+		if ((p = strstr(qs, "sleep="))) {
+			/* sleep() returns early on a signal; hold for the full time */
+			int64_t until = start + atoi(p + 6) * 1000LL;
+
+			while (echo_now_ms() < until)
+				usleep(10000);
+		}
+		if (strstr(qs, "crash=1"))
+			abort();
+		if (strstr(qs, "status=1")) {
+			char *json = pool_status_json(shm);
+
+			FCGX_FPrintF(req.out, "Status: 200\r\nContent-Type: application/json\r\n\r\n%s\n",
+				     json ? json : "null");
+			free(json);
+		} else {
+			FCGX_FPrintF(req.out, "Status: 200\r\nContent-Type: text/plain\r\n\r\nhello pid %d\n",
+				     (int)getpid());
+		}
+		FCGX_Finish_r(&req);
+		pool_slot_idle(shm, slot, echo_now_ms() - start, cfg->slow_request_ms);
+		if (cfg->max_requests && ++served >= cfg->max_requests)
+			break;
+	}
+	FCGX_Free(&req, 1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 2 && strcmp(argv[1], "-c") == 0 ? argv[2] : NULL;
+	struct config cfg;
+	struct err e;
+
+	err_init(&e);
+	if (config_load(&cfg, path, &e) < 0) {
+		fprintf(stderr, "pool_echo: %s\n", e.message);
+		return 1;
+	}
+	return pool_run(path, &cfg, echo_worker, NULL);
+}
