@@ -8,6 +8,7 @@
 #define APPOINTD_CODEC_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -38,6 +39,8 @@ struct book_req {
 
 /* 1 if s is a UUID (8-4-4-4-12 hex, any case); writes the lower-case form if out. */
 int codec_uuid_parse(const char *s, char out[CODEC_UUID_LEN + 1]);
+/* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or NULs). */
+int codec_utf8_valid(const char *s, size_t n);
 /* Counts UTF-8 characters; -1 if invalid UTF-8 or it holds a control character. */
 int codec_printable_len(const char *s);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/codec.h"
 #include "store/store.h"
 
 struct route {
@@ -108,6 +109,8 @@ static int decode_body(struct http_req *req, struct err *e)
 	if (!is_json_type(req->content_type))
 		return err_set(e, 415, "UNSUPPORTED_MEDIA_TYPE",
 			       "The request body must be sent as application/json.");
+	if (!codec_utf8_valid(req->body, req->body_len))
+		return ERR_BAD_REQUEST(e, "Malformed JSON: the body is not valid UTF-8.");
 	if (json_too_deep(req->body, req->body_len))
 		return ERR_BAD_REQUEST(e, "Malformed JSON: nested deeper than %d levels.",
 				       HTTP_MAX_JSON_DEPTH);
