@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from lib import (availability, book, book_ok, cancel, check_error, dst_days, expect,
                  expected_slots, future_date, hhmm, interval, iso_z, local_dt, local_today,
-                 make_provider, minutes, next_year, now_utc, parse_instant, assert_utc_ms,
+                 make_provider, minutes, next_year, now_utc, parse_instant, assert_utc_ms, reschedule,
                  uuid4)
 
 
@@ -322,3 +322,61 @@ def test_unknown_provider_404():
     check_error(availability(uuid4(), date=str(future_date())), 404, "NOT_FOUND")
     s = future_date()
     check_error(availability(uuid4(), startDate=str(s), endDate=str(s)), 404, "NOT_FOUND")
+
+
+def test_whole_day_on_dst_days():
+    """00:00-24:00 is 23 h on a spring-forward day and 25 h on a fall-back day."""
+    tz = "America/New_York"
+    spring, fall = dst_days(tz)
+    pid = make_provider(tz)
+    j = single(pid, spring)
+    assert len(j["slots"]) == 46, len(j["slots"])
+    assert "02:00" not in j["availableSlots"] and "02:30" not in j["availableSlots"], j["availableSlots"]
+    exp = expected_slots(tz, spring, [interval("00:00", "24:00")], 30)
+    assert [s["startTime"] for s in j["slots"]] == [iso_z(x) for x in exp]
+    j = single(pid, fall)
+    assert len(j["slots"]) == 50, len(j["slots"])
+    assert j["availableSlots"].count("01:00") == 2 and j["availableSlots"].count("01:30") == 2, j
+    assert j["slots"][-1]["endTime"] == iso_z(local_dt(tz, fall + dt.timedelta(days=1), "00:00")), j
+    # the day after starts at its own local midnight, nothing is shared
+    nxt = single(pid, fall + dt.timedelta(days=1))
+    assert nxt["slots"][0]["startTime"] == j["slots"][-1]["endTime"], (nxt["slots"][0], j["slots"][-1])
+
+
+def test_interval_ending_in_gap():
+    tz = "America/New_York"
+    spring, _ = dst_days(tz)
+    wd = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"][spring.weekday()]
+    pid = make_provider(tz, weeklySchedule={wd: {"start": "00:00", "end": "02:30"}})
+    j = single(pid, spring)
+    # 02:30 does not exist: read as 02:30 EST = 07:30Z = 03:30 EDT
+    assert j["availableSlots"] == ["00:00", "00:30", "01:00", "01:30", "03:00"], j
+    assert j["slots"][-1]["endTime"] == "%sT07:30:00.000Z" % spring, j
+
+
+def test_book_second_occurrence_on_fall_back():
+    tz = "America/New_York"
+    _, fall = dst_days(tz)
+    pid = make_provider(tz, weeklySchedule={d: {"start": "01:00", "end": "02:00"} for d in
+                                            ("monday", "tuesday", "wednesday", "thursday", "friday",
+                                             "saturday", "sunday")})
+    # 01:00-02:00 is first occurrence 01:00 EDT to 02:00 EST: two hours, four slots
+    j = single(pid, fall)
+    assert j["availableSlots"] == ["01:00", "01:30", "01:00", "01:30"], j
+    second = book_ok(pid, "%sT01:00:00-05:00" % fall)
+    assert second["startTime"] == "%sT06:00:00.000Z" % fall, second
+    first = book_ok(pid, "%sT01:00:00-04:00" % fall)
+    assert first["startTime"] == "%sT05:00:00.000Z" % fall, first
+    assert single(pid, fall)["availableSlots"] == ["01:30", "01:30"]
+
+
+def test_reschedule_own_buffer_counts_free():
+    pid = make_provider("UTC", bufferAfter=30, bufferBefore=30,
+                        weeklySchedule={"friday": {"start": "09:00", "end": "12:00"}})
+    d = future_date("friday")
+    a = book_ok(pid, "%sT10:00:00.000Z" % d)
+    # moving by 30 minutes overlaps its own old time and buffers: still fine
+    r = expect(reschedule(a["appointmentId"], "%sT10:30:00.000Z" % d), 200)
+    assert r["startTime"] == "%sT10:30:00.000Z" % d, r
+    # a gap of Bb + Ba = 60 minutes around 10:30-11:00
+    assert single(pid, d)["availableSlots"] == ["09:00"], single(pid, d)

@@ -127,7 +127,7 @@ def test_mixed_storm_invariants():
         rnd = random.Random(seed)
         mine = []
         ops = 0
-        while time.monotonic() < deadline and ops < 400:
+        while time.monotonic() < deadline and ops < 2000:
             ops += 1
             live = [a for a in mine if not appts[a]["cancelled"]]
             x = rnd.random()
