@@ -506,3 +506,38 @@ def test_forged_cursor_422():
     check_error(list_appts(providerId=pid, limit="1", cursor=c + "x"), 422, "VALIDATION_ERROR")
     check_error(list_appts(providerId=pid, limit="1", cursor="eyJzdGFydCI6IjIwMjcifQ"), 422,
                 "VALIDATION_ERROR")
+
+
+def test_version_grows_with_changes():
+    """[ext] version, when present, grows with each committed change only."""
+    pid = make_provider("UTC")
+    d = future_date()
+    a = book_ok(pid, day_at(d, "10:00"))
+    aid = a["appointmentId"]
+    g0 = get_appt(aid)
+    if "version" not in g0:
+        return
+    v0 = g0["version"]
+    assert isinstance(v0, int), g0
+    expect(reschedule(aid, day_at(d, "11:00")), 200)
+    v1 = get_appt(aid)["version"]
+    assert v1 > v0, (v0, v1)
+    expect(reschedule(aid, day_at(d, "11:00")), 200)
+    assert get_appt(aid)["version"] == v1
+    expect(cancel(aid), 200)
+    v2 = get_appt(aid)["version"]
+    assert v2 > v1, (v1, v2)
+    expect(cancel(aid), 200)
+    assert get_appt(aid)["version"] == v2
+
+
+def test_db_row_matches_api():
+    pid = make_provider("Asia/Kathmandu")
+    d = future_date()
+    start = local_dt("Asia/Kathmandu", d, "10:00")
+    p = patient()
+    a = book_ok(pid, start, p)
+    from lib import sql
+    rows = sql("SELECT provider_id::text, patient_id, extract(epoch FROM start_at)::bigint, "
+               "extract(epoch FROM end_at)::bigint, status FROM appointments WHERE id = '%s'" % a["appointmentId"])
+    assert rows == [[pid, p, str(int(start.timestamp())), str(int(start.timestamp()) + 1800), "CONFIRMED"]], rows

@@ -44,6 +44,7 @@ def test_worker_kill_is_replaced():
         for t in threads:
             t.join(timeout=15)
     fails = [r for _, _, r in results if isinstance(r, Exception) or r.status != 200]
+    print("    kill: %d requests, %d failed: %r" % (len(results), len(fails), fails[:3]))
     assert len(results) >= 20, "too few requests completed: %d" % len(results)
     assert len(fails) <= 2, "%d of %d requests failed after killing one worker: %r" % (
         len(fails), len(results), fails[:5])
@@ -118,6 +119,9 @@ def test_pg_restart_during_booking_loop():
                 problems.append("503 %.2fs after the restart finished: %r" % (t0 - restart_done, r))
         else:
             problems.append("unexpected %r" % r)
+    n503 = sum(1 for _, _, (_, r) in results if not isinstance(r, Exception) and r.status == 503)
+    print("    pg restart: %d requests, %d booked, %d answered 503, restart took %.2fs" % (
+        len(results), len(booked), n503, restart_done - t_restart))
     after = [r for t0, _, (_, r) in results if t0 > restart_done + 1.0]
     assert after, "no requests after the restart"
     assert not problems, "%d problems, first: %s" % (len(problems), problems[:5])

@@ -385,3 +385,46 @@ def test_unknown_route_is_404_json():
                  "/api/appointments/%s/extra" % uuid4()):
         check_error(get(path), 404, "NOT_FOUND")
     check_error(post("/api/nope", {"a": 1}), 404, "NOT_FOUND")
+
+
+def test_body_size_boundary_64k():
+    body = json.dumps(schedule_body("UTC"))
+    exact = body[:-1] + " " * (65536 - len(body)) + "}"
+    assert len(exact.encode()) == 65536
+    r = request("POST", sched_path(uuid4()), raw=exact, headers={"Content-Type": "application/json"})
+    assert r.status == 200 and r.json == SCHEDULE_OK, r
+    over = body[:-1] + " " * (65537 - len(body)) + "}"
+    r = request("POST", sched_path(uuid4()), raw=over, headers={"Content-Type": "application/json"})
+    check_error(r, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_chunked_request_body():
+    from lib import connection, auth_headers
+    body = json.dumps(schedule_body("UTC")).encode()
+    pid = uuid4()
+    c = connection(10)
+    try:
+        hdrs = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        hdrs.update(auth_headers())
+        c.request("POST", sched_path(pid), body=iter([body[:20], body[20:]]), headers=hdrs,
+                  encode_chunked=True)
+        r = c.getresponse()
+        data = r.read()
+        assert r.status == 200 and json.loads(data) == SCHEDULE_OK, (r.status, data)
+    finally:
+        c.close()
+    assert get_provider(pid)["timezone"] == "UTC"
+    # a chunked body over 64 KiB is refused too
+    big = json.dumps(schedule_body("UTC", padding="x" * 70000)).encode()
+    c = connection(10)
+    try:
+        hdrs = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        hdrs.update(auth_headers())
+        c.request("POST", sched_path(uuid4()), body=iter([big[i:i + 8192] for i in range(0, len(big), 8192)]),
+                  headers=hdrs, encode_chunked=True)
+        r = c.getresponse()
+        data = r.read()
+        assert r.status == 413, (r.status, data)
+        assert json.loads(data)["error"]["code"] == "PAYLOAD_TOO_LARGE", data
+    finally:
+        c.close()
