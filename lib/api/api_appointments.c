@@ -34,6 +34,17 @@ static int appt_id(struct http_req *req, char out[CODEC_UUID_LEN + 1], struct er
 	return 0;
 }
 
+/* The fields every appointment event's payload starts with. */
+static cJSON *event_payload(const struct appt *a)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "appointmentId", a->id);
+	cJSON_AddStringToObject(p, "patientId", a->patient_id);
+	cJSON_AddStringToObject(p, "providerId", a->provider_id);
+	return p;
+}
+
 static int slot_unavailable(struct err *e)
 {
 	return ERR_CONFLICT(e, "The requested slot is not available.");
@@ -91,10 +102,7 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	a.created_ms = a.updated_ms = req->now_ms;
 	if (store_appt_insert(c->store, req->arena, &a, e))
 		return -1;
-	payload = cJSON_CreateObject();
-	cJSON_AddStringToObject(payload, "appointmentId", a.id);
-	cJSON_AddStringToObject(payload, "patientId", a.patient_id);
-	cJSON_AddStringToObject(payload, "providerId", a.provider_id);
+	payload = event_payload(&a);
 	api_add_instant(payload, "appointmentTime", a.start_ms);
 	api_add_instant(payload, "endTime", a.end_ms);
 	if (api_emit(c, req, "APPOINTMENT_CONFIRMED", a.id, payload, e) ||
@@ -145,10 +153,7 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 		a.updated_ms = req->now_ms;
 		if (store_appt_reschedule(c->store, req->arena, &a, e))
 			return -1;
-		payload = cJSON_CreateObject();
-		cJSON_AddStringToObject(payload, "appointmentId", a.id);
-		cJSON_AddStringToObject(payload, "patientId", a.patient_id);
-		cJSON_AddStringToObject(payload, "providerId", a.provider_id);
+		payload = event_payload(&a);
 		api_add_instant(payload, "newAppointmentTime", a.start_ms);
 		api_add_instant(payload, "previousAppointmentTime", previous);
 		api_add_instant(payload, "endTime", a.end_ms);
@@ -187,11 +192,8 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 		a.updated_ms = req->now_ms;
 		if (store_appt_cancel(c->store, req->arena, &a, e))
 			return -1;
-		payload = cJSON_CreateObject();
-		cJSON_AddStringToObject(payload, "appointmentId", a.id);
+		payload = event_payload(&a);
 		cJSON_AddStringToObject(payload, "reason", a.reason);
-		cJSON_AddStringToObject(payload, "patientId", a.patient_id);
-		cJSON_AddStringToObject(payload, "providerId", a.provider_id);
 		api_add_instant(payload, "appointmentTime", a.start_ms);
 		if (api_emit(c, req, "APPOINTMENT_CANCELLED", a.id, payload, e))
 			return -1;

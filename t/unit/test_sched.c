@@ -9,7 +9,6 @@
 #include "engine/tz.h"
 #include "testmain.h"
 
-static struct tz_cache *tzc;
 
 #define BASE_WEEK "\"weeklySchedule\":{\"monday\":{\"start\":\"09:00\",\"end\":\"17:00\"}}"
 
@@ -24,7 +23,7 @@ static int decode(const char *text, const char *path, struct sched *out)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	arena_init(&a, 0);
 	err_init(&e);
-	r = sched_decode(j, tzc, &a, out, &e);
+	r = sched_decode(j, test_tzc(), &a, out, &e);
 	if (r == 0) {
 		CU_ASSERT_FALSE(err_is_set(&e));
 	} else {
@@ -232,28 +231,16 @@ static void test_every_error_reported(void)
 
 	arena_init(&a, 0);
 	err_init(&e);
-	CU_ASSERT_EQUAL(sched_decode(j, tzc, &a, &s, &e), -1);
+	CU_ASSERT_EQUAL(sched_decode(j, test_tzc(), &a, &s, &e), -1);
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(e.details), 5);
 	err_clear(&e);
 	arena_destroy(&a);
 	cJSON_Delete(j);
 }
 
-static int setup(void)
-{
-	tzc = tz_cache_new("/usr/share/zoneinfo");
-	return tzc ? 0 : 1;
-}
-
-static int teardown(void)
-{
-	tz_cache_free(tzc);
-	return 0;
-}
-
 void suite_sched(void)
 {
-	CU_pSuite s = CU_add_suite("sched", setup, teardown);
+	CU_pSuite s = test_suite("sched");
 
 	TEST_ADD(s, test_defaults);
 	TEST_ADD(s, test_timezone);

@@ -12,13 +12,12 @@
 #include "engine/tz.h"
 #include "testmain.h"
 
-static struct tz_cache *tzc;
 
 static void base_sched(struct sched *s, const char *tz, int duration)
 {
 	memset(s, 0, sizeof *s);
 	snprintf(s->timezone, sizeof s->timezone, "%s", tz);
-	s->zone = tz_cache_get(tzc, tz);
+	s->zone = tz_cache_get(test_tzc(), tz);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s->zone);
 	s->duration = duration;
 	s->slot_interval = duration;
@@ -469,21 +468,9 @@ static void test_property_vs_model(void)
 	CU_ASSERT_EQUAL(mismatches, 0);
 }
 
-static int setup(void)
-{
-	tzc = tz_cache_new("/usr/share/zoneinfo");
-	return tzc ? 0 : 1;
-}
-
-static int teardown(void)
-{
-	tz_cache_free(tzc);
-	return 0;
-}
-
 void suite_slot(void)
 {
-	CU_pSuite s = CU_add_suite("slot", setup, teardown);
+	CU_pSuite s = test_suite("slot");
 
 	TEST_ADD(s, test_spring_forward_new_york);
 	TEST_ADD(s, test_fall_back_new_york);

@@ -8,6 +8,21 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "engine/tz.h"
+
+static struct tz_cache *shared_tzc;
+
+struct tz_cache *test_tzc(void)
+{
+	if (!shared_tzc)
+		shared_tzc = tz_cache_new("/usr/share/zoneinfo");
+	if (!shared_tzc) {
+		fprintf(stderr, "cannot create the tz cache\n");
+		exit(2);
+	}
+	return shared_tzc;
+}
+
 #define SUITE(name) void suite_##name(void);
 TESTMAIN_SUITES
 #undef SUITE
@@ -78,6 +93,8 @@ int main(void)
 	failed = CU_get_number_of_tests_failed();
 	passed = run - failed;
 	CU_cleanup_registry();
+	if (shared_tzc)
+		tz_cache_free(shared_tzc);
 	printf("\nRESULT %u %u\n", passed, failed);
 	return failed || run == 0 ? 1 : 0;
 }

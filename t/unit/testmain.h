@@ -15,6 +15,10 @@ CU_pSuite test_suite(const char *name);
 void test_add(CU_pSuite s, const char *name, CU_TestFunc fn);
 #define TEST_ADD(s, fn) test_add((s), #fn, fn)
 
+struct tz_cache;
+/* One tz cache of the system database for every suite of a binary (freed at exit). */
+struct tz_cache *test_tzc(void);
+
 /* Seed for property tests: $APPOINTD_TEST_SEED or time-based; printed once. */
 uint64_t test_seed(void);
 /* xorshift64* on a caller-owned state. */
