@@ -145,7 +145,7 @@ void civil_format_hhmm(int minutes, char out[6])
 
 int civil_parse_instant(const char *s, int64_t *ms)
 {
-	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 0;
+	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 0, finer = 0;
 	const char *p;
 
 	if (!s || strlen(s) < 16 || strlen(s) > 40 || parse_ymd(s, &y, &mo, &d))
@@ -165,6 +165,8 @@ int civil_parse_instant(const char *s, int64_t *ms)
 			while (isdigit((unsigned char)*p)) {
 				if (n < 3)
 					frac = frac * 10 + (*p - '0');
+				else if (*p != '0')
+					finer = 1;
 				n++;
 				p++;
 			}
@@ -174,6 +176,9 @@ int civil_parse_instant(const char *s, int64_t *ms)
 				frac *= 10;
 				n++;
 			}
+			/* Round up below the millisecond: exact for slot starts (never
+			 * equal) and for [from, to) filters over whole-millisecond data. */
+			frac += finer;
 		}
 	}
 	if (h > 23 || mi > 59 || sec > 59)

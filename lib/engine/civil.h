@@ -30,7 +30,8 @@ void civil_format_hhmm(int minutes, char out[6]);
 
 /*
  * ISO 8601 instant with a mandatory offset: YYYY-MM-DDTHH:mm[:ss[.fff…]]
- * followed by Z, ±HH:mm or ±HHmm. Fractions are truncated to milliseconds.
+ * followed by Z, ±HH:mm or ±HHmm. Fractions finer than a millisecond round
+ * up to the next millisecond, so 10:00:00.0001 is never the 10:00 slot.
  * Returns 0 on success, -1 when malformed, -2 when well-formed but without
  * an offset (the contract rejects both, with different messages).
  */

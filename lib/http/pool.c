@@ -280,6 +280,34 @@ int pool_worker_stopping(void)
 	return pool_w_stopping;
 }
 
+int pool_worker_accept(int listen_fd, FCGX_Request *req)
+{
+	/*
+	 * The listening socket is shared by every worker, so it is made
+	 * non-blocking once for all: a worker that loses the race for a
+	 * connection (accept: EAGAIN) goes back to poll() rather than blocking
+	 * in accept() with its signals held.
+	 */
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	while (!pool_worker_stopping()) {
+		struct pollfd pfd = { listen_fd, POLLIN, 0 };
+		int rc;
+
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		sigprocmask(SIG_BLOCK, &pool_w_deferred, NULL);
+		rc = FCGX_Accept_r(req);
+		if (rc >= 0)
+			return 0;
+		sigprocmask(SIG_UNBLOCK, &pool_w_deferred, NULL);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
+			continue;
+		fprintf(stderr, "{\"level\":\"error\",\"event\":\"accept_failed\",\"errno\":%d}\n", -rc);
+		return -1;
+	}
+	return -1;
+}
+
 void pool_slot_busy(struct pool_shared *shm, int slot, const char *route)
 {
 	struct pool_slot *s = &shm->slots[slot];

@@ -16,6 +16,7 @@
 #ifndef APPOINTD_POOL_H
 #define APPOINTD_POOL_H
 
+#include <fcgiapp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,15 @@ int pool_run(const char *conf_path, struct config *cfg, pool_worker_fn fn, void 
 
 /* In a worker: set once SIGTERM/SIGQUIT/SIGHUP-rotation asked it to finish. */
 int pool_worker_stopping(void);
+
+/*
+ * In a worker: waits for the next request. Returns 0 with a request
+ * accepted, or -1 when the worker should stop. It waits in poll(), where a
+ * graceful signal (SIGTERM, SIGUSR1) may interrupt it; from accept() on
+ * those signals are held back until pool_slot_idle() (called after
+ * FCGX_Finish_r), so a connection once accepted is always answered.
+ */
+int pool_worker_accept(int listen_fd, FCGX_Request *req);
 
 /* Worker-side scoreboard updates. */
 void pool_slot_busy(struct pool_shared *shm, int slot, const char *route);

@@ -68,8 +68,14 @@ static int is_json_type(const char *ct)
 	return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
 }
 
-/* Rejects nesting deeper than HTTP_MAX_JSON_DEPTH before cJSON recurses into it. */
-static int json_too_deep(const char *s, size_t n)
+/*
+ * One pass over the raw body before cJSON sees it: rejects nesting deeper
+ * than HTTP_MAX_JSON_DEPTH, and turns the escape \u0000 into \u0001.
+ * cJSON keeps strings NUL-terminated, so "a\u0000b" would silently become
+ * "a"; as U+0001 it is a control character, which every field refuses with
+ * its own path.
+ */
+static int json_prescan(char *s, size_t n)
 {
 	int depth = 0, in_str = 0;
 	size_t i;
@@ -78,9 +84,11 @@ static int json_too_deep(const char *s, size_t n)
 		char ch = s[i];
 
 		if (in_str) {
-			if (ch == '\\')
+			if (ch == '\\') {
+				if (i + 5 < n && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+					s[i + 5] = '1';
 				i++;
-			else if (ch == '"')
+			} else if (ch == '"')
 				in_str = 0;
 		} else if (ch == '"') {
 			in_str = 1;
@@ -111,7 +119,7 @@ static int decode_body(struct http_req *req, struct err *e)
 			       "The request body must be sent as application/json.");
 	if (!codec_utf8_valid(req->body, req->body_len))
 		return ERR_BAD_REQUEST(e, "Malformed JSON: the body is not valid UTF-8.");
-	if (json_too_deep(req->body, req->body_len))
+	if (json_prescan((char *)req->body, req->body_len))
 		return ERR_BAD_REQUEST(e, "Malformed JSON: nested deeper than %d levels.",
 				       HTTP_MAX_JSON_DEPTH);
 	req->json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);

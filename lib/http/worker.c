@@ -185,13 +185,10 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 	}
 	arena_init(&a, 64 * 1024);
 	/* The first call also tells the master this worker is ready (a reload waits for it). */
-	while (!pool_worker_stopping()) {
+	while (!(cfg->max_requests > 0 && served >= cfg->max_requests) &&
+	       pool_worker_accept(listen_fd, &r) == 0) {
 		int64_t ms;
 
-		if (cfg->max_requests > 0 && served >= cfg->max_requests)
-			break;
-		if (FCGX_Accept_r(&r) < 0)
-			break;
 		ms = serve(&c, &r, &a, shm, slot);
 		/* Flush before going idle: a deferred SIGTERM is delivered in pool_slot_idle. */
 		FCGX_Finish_r(&r);

@@ -541,3 +541,46 @@ def test_db_row_matches_api():
     rows = sql("SELECT provider_id::text, patient_id, extract(epoch FROM start_at)::bigint, "
                "extract(epoch FROM end_at)::bigint, status FROM appointments WHERE id = '%s'" % a["appointmentId"])
     assert rows == [[pid, p, str(int(start.timestamp())), str(int(start.timestamp()) + 1800), "CONFIRMED"]], rows
+
+
+def test_nul_inside_strings_rejected():
+    pid = make_provider("UTC")
+    d = future_date()
+    r = book(pid, day_at(d, "10:00"), "a\u0000b")
+    check_error(r, 422, "VALIDATION_ERROR", field="patientId")
+    r = book(pid, day_at(d, "11:00") + "\u0000junk")
+    check_error(r, 422, "VALIDATION_ERROR", field="startTime")
+    r = post("/api/appointments", {"patientId": "p", "providerId": pid + "\u0000x", "startTime": day_at(d, "12:00")})
+    check_error(r, 422, "VALIDATION_ERROR", field="providerId")
+    assert expect(get("/api/appointments?providerId=%s" % pid), 200)["appointments"] == []
+
+
+def test_start_time_must_be_exact_slot_start():
+    """Sub-millisecond digits are part of the instant: 10:00:00.0001 is not 10:00."""
+    pid = make_provider("UTC")
+    d = future_date()
+    check_error(book(pid, "%sT10:00:00.5Z" % d), 409, "CONFLICT")
+    for frac in ("0001", "000001", "000000001"):
+        r = book(pid, "%sT10:00:00.%sZ" % (d, frac))
+        # not the slot start: 409 (or 422 if finer than milliseconds is refused), never booked
+        if r.status == 422:
+            check_error(r, 422, "VALIDATION_ERROR", field="startTime")
+        else:
+            check_error(r, 409, "CONFLICT")
+    for frac in ("", ".0", ".000", ".000000"):
+        j = expect(book(pid, "%sT1%d:00:00%sZ" % (d, len(frac), frac)), 201)
+        assert j["startTime"] == day_at(d, "1%d:00" % len(frac)), j
+
+
+def test_reschedule_same_time_after_schedule_change():
+    """Same time as now is 200 and unchanged even if that time is no longer offered."""
+    pid = make_provider("UTC", weeklySchedule={"monday": {"start": "09:00", "end": "10:00"}})
+    d = future_date("monday")
+    a = book_ok(pid, day_at(d, "09:00"))
+    make_provider("UTC", provider_id=pid, weeklySchedule={"monday": {"start": "13:00", "end": "14:00"}})
+    n = outbox_count(a["appointmentId"])
+    u = expect(reschedule(a["appointmentId"], day_at(d, "09:00")), 200)
+    assert u["startTime"] == day_at(d, "09:00") and u["status"] == "CONFIRMED", u
+    assert outbox_count(a["appointmentId"]) == n
+    check_error(reschedule(a["appointmentId"], day_at(d, "09:30")), 409, "CONFLICT")
+    expect(reschedule(a["appointmentId"], day_at(d, "13:00")), 200)

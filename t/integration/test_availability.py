@@ -380,3 +380,33 @@ def test_reschedule_own_buffer_counts_free():
     assert r["startTime"] == "%sT10:30:00.000Z" % d, r
     # a gap of Bb + Ba = 60 minutes around 10:30-11:00
     assert single(pid, d)["availableSlots"] == ["09:00"], single(pid, d)
+
+
+def test_booking_horizon_is_elapsed_time_across_dst():
+    """now + bookingHorizonDays x 24 h in elapsed time, even when a DST change lies between."""
+    tz = "America/New_York"
+    t0 = now_utc()
+    spring, fall = dst_days(tz, t0.year)
+    if t0.date() >= fall:
+        spring, fall = dst_days(tz, t0.year + 1)
+    nxt = spring if t0.date() < spring else fall
+    days = (nxt - t0.date()).days + 10
+    pid = make_provider(tz, bookingHorizonDays=days)
+    limit_day = (t0 + dt.timedelta(days=days)).astimezone(ZoneInfo(tz)).date()
+    j = single(pid, limit_day)
+    t1 = now_utc()
+    assert j["slots"], j
+    last = parse_instant(j["slots"][-1]["startTime"])
+    assert last <= t1 + dt.timedelta(days=days), (last, t1)
+    assert last >= t0 + dt.timedelta(days=days) - minutes(31), "horizon not elapsed time: last %s, now %s" % (last, t0)
+
+
+def test_existing_appointment_keeps_its_length_after_duration_change():
+    pid = make_provider("UTC", appointmentDuration=60,
+                        weeklySchedule={"friday": {"start": "09:00", "end": "12:00"}})
+    d = future_date("friday")
+    book_ok(pid, "%sT10:00:00.000Z" % d)
+    make_provider("UTC", provider_id=pid, appointmentDuration=30,
+                  weeklySchedule={"friday": {"start": "09:00", "end": "12:00"}})
+    assert single(pid, d)["availableSlots"] == ["09:00", "09:30", "11:00", "11:30"]
+    check_error(book(pid, "%sT10:30:00.000Z" % d), 409, "CONFLICT")

@@ -249,3 +249,53 @@ def test_concurrent_patient_and_provider_bookings_independent():
     results = race(32, lambda i: book(pids[i], "%sT10:00:00.000Z" % d, timeout=60))
     s = summarize(results)
     assert s.get(201) == 32, s
+
+
+def test_concurrent_reschedules_of_one_appointment_chain():
+    """16 clients move one appointment to 16 different free times: every move
+    succeeds, and the events form one unbroken chain of previous -> new."""
+    import json
+    pid = make_provider("UTC")
+    d = future_date()
+    a = expect(book(pid, "%sT00:00:00.000Z" % d), 201)
+    aid = a["appointmentId"]
+    targets = ["%sT%02d:00:00.000Z" % (d, h) for h in range(2, 18)]
+    results = race(16, lambda i: reschedule(aid, targets[i], timeout=60))
+    s = summarize(results)
+    assert s.get(200) == 16, s
+    rows = sql("SELECT event_type, payload FROM outbox WHERE aggregate_id = %s ORDER BY id" % q(aid))
+    assert [r[0] for r in rows] == ["APPOINTMENT_CONFIRMED"] + ["APPOINTMENT_RESCHEDULED"] * 16, [r[0] for r in rows]
+    prev = a["startTime"]
+    for _, payload in rows[1:]:
+        p = json.loads(payload)["payload"]
+        assert p["previousAppointmentTime"] == prev, "lost update: %r after %s" % (p, prev)
+        prev = p["newAppointmentTime"]
+    final = sql("SELECT to_char(start_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+                "FROM appointments WHERE id = %s" % q(aid))[0][0]
+    assert final == prev, (final, prev)
+
+
+def test_concurrent_cancel_and_reschedule_same_appointment():
+    import json
+    pid = make_provider("UTC")
+    d = future_date()
+    a = expect(book(pid, "%sT00:00:00.000Z" % d), 201)
+    aid = a["appointmentId"]
+
+    def op(i):
+        if i % 2:
+            return cancel(aid, timeout=60)
+        return reschedule(aid, "%sT%02d:00:00.000Z" % (d, 2 + i // 2), timeout=60)
+    results = race(16, op)
+    cancels = [r for i, r in enumerate(results) if i % 2]
+    moves = [r for i, r in enumerate(results) if not i % 2]
+    assert all(not isinstance(r, Exception) and r.status == 200 for r in cancels), summarize(cancels)
+    assert all(not isinstance(r, Exception) and r.status in (200, 400) for r in moves), summarize(moves)
+    ok_moves = sum(1 for r in moves if r.status == 200)
+    rows = sql("SELECT event_type, payload FROM outbox WHERE aggregate_id = %s ORDER BY id" % q(aid))
+    types = [r[0] for r in rows]
+    assert types == ["APPOINTMENT_CONFIRMED"] + ["APPOINTMENT_RESCHEDULED"] * ok_moves + ["APPOINTMENT_CANCELLED"], types
+    last_new = json.loads(rows[-2][1])["payload"].get("newAppointmentTime", a["startTime"]) if ok_moves else a["startTime"]
+    assert json.loads(rows[-1][1])["payload"]["appointmentTime"] == last_new, rows[-1]
+    st = sql("SELECT upper(status) FROM appointments WHERE id = %s" % q(aid))[0][0]
+    assert st == "CANCELLED", st

@@ -165,3 +165,50 @@ def test_pg_stopped_outage_is_503_then_recovers():
         assert r.status == 201, "request %d after restart (%.1fs): %r" % (i, time.monotonic() - t_up, r)
     h = get("/health", timeout=10)
     assert h.status == 200 and h.json["status"] == "UP", h
+
+
+def test_worker_kill_during_booking_storm_keeps_db_consistent():
+    pid = make_provider("UTC", appointmentDuration=5)
+    d = future_date()
+    base = dt.datetime.fromisoformat("%sT00:00:00+00:00" % d)
+    before = worker_pids()
+    assert len(before) >= 2, before
+    stop = threading.Event()
+    results = []
+    counter = iter(range(100000))
+
+    def loop():
+        while not stop.is_set():
+            k = next(counter)
+            try:
+                r = book(pid, base + minutes(5 * (k % 288)) + dt.timedelta(days=k // 288), "kill-%d" % k, timeout=10)
+            except Exception as e:  # noqa: BLE001
+                r = e
+            results.append(r)
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        for victim in before[:2]:
+            os.kill(victim, signal.SIGKILL)
+            time.sleep(0.3)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+    created = {r.json["appointmentId"] for r in results if not isinstance(r, Exception) and r.status == 201}
+    failed = [r for r in results if isinstance(r, Exception) or r.status != 201]
+    assert len(failed) <= 4, "%d of %d bookings failed: %r" % (len(failed), len(results), failed[:5])
+    rows = sql("SELECT id::text FROM appointments WHERE provider_id::text = %s" % q(pid))
+    db = {r[0] for r in rows}
+    assert created <= db, "answered 201 but missing: %r" % list(created - db)[:5]
+    assert len(db - created) <= len(failed), (len(db - created), len(failed))
+    # every appointment row has exactly its confirmation event, and no event lacks its row
+    ev = sql("SELECT aggregate_id, count(*) FROM outbox WHERE event_type = 'APPOINTMENT_CONFIRMED' "
+             "AND payload LIKE %s GROUP BY aggregate_id" % q("%" + pid + "%"))
+    evd = {a: int(n) for a, n in ev}
+    assert set(evd) == db and all(n == 1 for n in evd.values()), (len(evd), len(db))
+    assert wait_until(lambda: len(worker_pids()) == len(before), timeout=5.0), worker_pids()

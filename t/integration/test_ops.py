@@ -114,3 +114,39 @@ def test_idle_keepalive_client_does_not_block_others():
     finally:
         for c in idle:
             c.close()
+
+
+def _tail_lines(path, nbytes=512 * 1024):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - nbytes))
+            return f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
+def test_request_logged_as_json_line_with_id():
+    import glob
+    import json
+    import os
+    from lib import VAR
+    rid = "itest-log-" + uuid4()
+    r = get("/api/providers/%s" % uuid4(), headers={"X-Request-Id": rid})
+    assert r.status == 404, r
+
+    def found():
+        for path in glob.glob(os.path.join(VAR, "log", "*")):
+            for line in _tail_lines(path):
+                if rid in line:
+                    try:
+                        j = json.loads(line)
+                    except ValueError:
+                        continue
+                    if rid in j.values():
+                        return j
+        return None
+    from lib import wait_until
+    j = wait_until(found, timeout=3.0)
+    assert j, "no JSON log line carrying request id %s under %s/log" % (rid, VAR)

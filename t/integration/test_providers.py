@@ -428,3 +428,18 @@ def test_chunked_request_body():
         assert json.loads(data)["error"]["code"] == "PAYLOAD_TOO_LARGE", data
     finally:
         c.close()
+
+
+def test_nul_inside_strings_rejected():
+    """A JSON string with an escaped NUL is not its prefix: "UTC\\u0000x" is no zone."""
+    def wk(**kw):
+        b = {"timezone": "Europe/Berlin", "appointmentDuration": 30,
+             "weeklySchedule": {"monday": {"start": "09:00", "end": "10:00"}}}
+        b.update(kw)
+        return b
+    invalid(wk(timezone="UTC\u0000x"), field="timezone")
+    invalid(wk(timezone="Europe/Berlin\u0000"), field="timezone")
+    invalid(wk(weeklySchedule={"monday\u0000x": {"start": "09:00", "end": "10:00"}}), prefix="weeklySchedule")
+    invalid(wk(weeklySchedule={"monday": {"start": "09:00\u0000junk", "end": "10:00"}}),
+            prefix="weeklySchedule.monday")
+    invalid(wk(dateOverrides={"%d-03-01\u0000x" % next_year(): []}), prefix="dateOverrides")

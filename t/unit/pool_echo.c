@@ -1,6 +1,7 @@
 /*
- * pool_echo.c - a throwaway FastCGI worker for exercising the pool master by
- * hand (not built by Makefile.am). Every request gets "hello pid N"; the
+ * pool_echo.c - a FastCGI worker for exercising the pool master by hand and
+ * from t/integration/test_pool.py (built by Makefile.am, not installed, as
+ * <builddir>/t/unit/pool_echo). Every request gets "hello pid N"; the
  * query string drives the master's cases: sleep=N holds the worker busy for
  * N seconds, crash=1 aborts it, status=1 returns pool_status_json().
  *
@@ -35,7 +36,7 @@ static int echo_worker(int listen_fd, struct pool_shared *shm, int slot,
 	(void)arg;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd, 0) != 0)
 		return 1;
-	while (!pool_worker_stopping() && FCGX_Accept_r(&req) >= 0) {
+	while (pool_worker_accept(listen_fd, &req) == 0) {
 		const char *qs = FCGX_GetParam("QUERY_STRING", req.envp);
 		int64_t start = echo_now_ms();
 		const char *p;

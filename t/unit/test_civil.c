@@ -100,7 +100,13 @@ static void test_parse_instant(void)
 	CU_ASSERT_STRING_EQUAL(buf, "2027-03-15T12:00:00.000Z");
 	CU_ASSERT_EQUAL(civil_parse_instant("2027-03-15T09:00:00.123456Z", &ms), 0);
 	civil_format_instant(ms, buf);
-	CU_ASSERT_STRING_EQUAL(buf, "2027-03-15T09:00:00.123Z");
+	CU_ASSERT_STRING_EQUAL(buf, "2027-03-15T09:00:00.124Z");
+	CU_ASSERT_EQUAL(civil_parse_instant("2027-03-15T09:00:00.000000001Z", &ms), 0);
+	civil_format_instant(ms, buf);
+	CU_ASSERT_STRING_EQUAL(buf, "2027-03-15T09:00:00.001Z");
+	CU_ASSERT_EQUAL(civil_parse_instant("2027-03-15T09:00:00.120000Z", &ms), 0);
+	civil_format_instant(ms, buf);
+	CU_ASSERT_STRING_EQUAL(buf, "2027-03-15T09:00:00.120Z");
 	CU_ASSERT_EQUAL(civil_parse_instant("2027-03-15T09:00:00", &ms), -2);
 	CU_ASSERT_EQUAL(civil_parse_instant("2027-03-15T09:00", &ms), -2);
 	CU_ASSERT_EQUAL(civil_parse_instant("2027-03-15 09:00:00Z", &ms), -1);
