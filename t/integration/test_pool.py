@@ -370,7 +370,8 @@ def test_startup_forks_workers():
             assert int(f.read().split()[0]) == p.pid, "pidfile does not hold the master's pid"
         kids = p.children()
         assert len(kids) == 3, kids
-        st = p.status()
+        # every worker leaves "starting" once it waits for its first request
+        st = p.wait_status(lambda s: s["workers"]["busy"] + s["workers"]["idle"] == 3, 3.0)
         assert st["workers"]["total"] == 3, st
         assert st["workers"]["busy"] + st["workers"]["idle"] == 3, st
         assert sorted(x["pid"] for x in st["processes"]) == kids, (st, kids)
