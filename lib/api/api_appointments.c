@@ -51,21 +51,21 @@ static int slot_unavailable(struct err *e)
 }
 
 /*
- * With the provider row locked: is start_ms an offered slot, counting
- * `except` (an appointment being moved) as free? Fills the schedule.
+ * With the provider row locked (its stored configuration in `config`): is
+ * start_ms an offered slot, counting `except` (an appointment being moved)
+ * as free? Fills the schedule.
  */
 static int check_slot(struct api_ctx *c, struct http_req *req, const char *provider,
-		      int64_t start_ms, const char *except, struct sched *s, struct err *e)
+		      const char *config, int64_t start_ms, const char *except, struct sched *s,
+		      struct err *e)
 {
-	const char *config;
 	struct slot_busy *busy;
 	size_t nbusy;
 	int64_t lo, hi;
 	int32_t d;
 	struct slot_ctx sc;
 
-	if (store_provider_get(c->store, req->arena, provider, 1, &config, NULL, NULL, e) ||
-	    api_sched_from_config(c, req, config, s, e))
+	if (api_sched_from_config(c, req, config, s, e))
 		return -1;
 	if (start_ms % 60000 != 0)
 		return slot_unavailable(e);
@@ -85,11 +85,12 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	struct book_req b;
 	struct sched s;
 	struct appt a;
+	const char *config;
 	cJSON *payload;
 
-	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e))
-		return -1;
-	if (check_slot(c, req, b.provider_id, b.start_ms, NULL, &s, e))
+	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e) ||
+	    store_provider_get(c->store, req->arena, b.provider_id, 1, &config, NULL, NULL, e) ||
+	    check_slot(c, req, b.provider_id, config, b.start_ms, NULL, &s, e))
 		return -1;
 	memset(&a, 0, sizeof a);
 	id_uuid4(a.id);
@@ -132,20 +133,20 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 	int64_t start_ms, previous;
 	struct appt a;
 	struct sched s;
+	const char *config;
 	cJSON *payload;
 
 	if (appt_id(req, id, e) || codec_reschedule_decode(req->json, &start_ms, e) ||
 	    store_appt_get(c->store, req->arena, id, 0, &a, e) || store_begin(c->store, e))
 		return -1;
 	/* Lock order: the provider, then the appointment (as booking does). */
-	if (store_provider_get(c->store, req->arena, a.provider_id, 1, &(const char *){ NULL }, NULL,
-			       NULL, e) ||
+	if (store_provider_get(c->store, req->arena, a.provider_id, 1, &config, NULL, NULL, e) ||
 	    store_appt_get(c->store, req->arena, id, 1, &a, e))
 		return -1;
 	if (a.status == APPT_CANCELLED)
 		return ERR_BAD_REQUEST(e, "A cancelled appointment cannot be rescheduled.");
 	if (a.start_ms != start_ms) {
-		if (check_slot(c, req, a.provider_id, start_ms, a.id, &s, e))
+		if (check_slot(c, req, a.provider_id, config, start_ms, a.id, &s, e))
 			return -1;
 		previous = a.start_ms;
 		a.start_ms = start_ms;

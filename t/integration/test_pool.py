@@ -455,6 +455,16 @@ def test_crash_loop_backs_off():
         p.hello()
 
 
+def wait_for_events(p, name, at_least, timeout=2.0):
+    """The pool's log lines of one event, once at least `at_least` are there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ev = p.events(name)
+        if len(ev) >= at_least or time.monotonic() > deadline:
+            return ev
+        time.sleep(0.05)
+
+
 def test_max_requests_recycles():
     with Pool(workers=2, max_requests=3) as p:
         served = {}
@@ -471,7 +481,10 @@ def test_max_requests_recycles():
         # 20 hellos plus the status requests so far
         assert st["acceptedRequests"] >= 21, st
         assert not p.events("worker_crashed"), p.diag()
-        assert len(p.events("worker_recycled")) == st["recycled"], p.diag()
+        # The status request itself counts toward max_requests: the worker
+        # that answered it may be recycled (and log it) right after.
+        logged = len(wait_for_events(p, "worker_recycled", st["recycled"]))
+        assert st["recycled"] <= logged <= st["recycled"] + 1, p.diag()
 
 
 def test_request_timeout_kills_worker():
