@@ -50,7 +50,27 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e);
 
+int api_events(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_webhook_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		       struct err *e);
+int api_webhook_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+int api_webhook_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e);
+int api_webhook_delete(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		       struct err *e);
+int api_webhook_deliveries(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			   struct err *e);
+int api_webhook_retry(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		      struct err *e);
+
 /* Shared by handlers (api_common.c). */
+/*
+ * An optional integer query parameter in [min, max] (default when absent);
+ * otherwise a 422 naming it with "must be an integer from min to max".
+ */
+int api_query_int(struct http_req *req, const char *name, int64_t min, int64_t max,
+		  int64_t dflt, int64_t *out, struct err *e);
 /* Loads and decodes a provider's stored configuration. */
 int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *config,
 			  struct sched *out, struct err *e);

@@ -266,6 +266,7 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 	const char *v;
 	struct appt *rows;
 	int n, i, len;
+	int64_t limit;
 	cJSON *arr;
 	char *provider = arena_alloc(req->arena, CODEC_UUID_LEN + 1);
 
@@ -301,15 +302,8 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 		codec_instant_field(s, "to", &f.to_ms, e);
 		cJSON_Delete(s);
 	}
-	if ((v = http_query(req, "limit"))) {
-		char *end;
-		long l = strtol(v, &end, 10);
-
-		if (!*v || *end || l < 1 || l > LIST_MAX_LIMIT)
-			err_field(e, "limit", "must be an integer from 1 to %d", LIST_MAX_LIMIT);
-		else
-			f.limit = (int)l;
-	}
+	if (api_query_int(req, "limit", 1, LIST_MAX_LIMIT, LIST_DEFAULT_LIMIT, &limit, e) == 0)
+		f.limit = (int)limit;
 	if ((v = http_query(req, "cursor")))
 		parse_cursor(req, v, &f, e);
 	if (err_is_set(e))

@@ -58,3 +58,24 @@ void api_add_instant(cJSON *o, const char *key, int64_t ms)
 	civil_format_instant(ms, buf);
 	cJSON_AddStringToObject(o, key, buf);
 }
+
+int api_query_int(struct http_req *req, const char *name, int64_t min, int64_t max,
+		  int64_t dflt, int64_t *out, struct err *e)
+{
+	const char *v = http_query(req, name);
+	const char *p;
+	int64_t n = 0;
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	for (p = v; *p >= '0' && *p <= '9' && n <= max; p++)
+		n = n * 10 + (*p - '0');
+	if (p == v || *p || n < min || n > max) {
+		err_field(e, name, "must be an integer from %lld to %lld", (long long)min,
+			  (long long)max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}

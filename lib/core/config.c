@@ -24,8 +24,9 @@
 #define CONFIG_MAX_WORKERS 256
 #define CONFIG_MAX_LINE 4096
 #define CONFIG_DAY_MS 86400000
+#define CONFIG_WEEK_S 604800
 
-enum config_type { CONFIG_INT, CONFIG_STR, CONFIG_LISTEN };
+enum config_type { CONFIG_INT, CONFIG_STR, CONFIG_LISTEN, CONFIG_RETRY };
 
 struct config_key {
 	const char *name;
@@ -58,9 +59,51 @@ static const struct config_key config_keys[] = {
 	STR_KEY(pidfile),
 	STR_KEY(user),
 	STR_KEY(zoneinfo_dir),
+	INT_KEY(webhook_allow_private, 0, 1),
+	{ "relay_retry", "APPOINTD_relay_retry", CONFIG_RETRY, offsetof(struct config, relay_retry),
+	  0, 1, CONFIG_WEEK_S },
+	INT_KEY(relay_timeout_ms, 100, 600000),
+	INT_KEY(relay_connect_timeout_ms, 100, 600000),
+	INT_KEY(relay_concurrency, 1, 1024),
+	INT_KEY(relay_per_webhook, 1, 1024),
+	INT_KEY(relay_batch, 1, 10000),
+	INT_KEY(relay_poll_ms, 10, 3600000),
+	INT_KEY(relay_retention_hours, 0, 87600),
+	STR_KEY(relay_log_path),
+	STR_KEY(relay_pidfile),
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
+
+/* "5,300,1800": 1..CONFIG_MAX_RETRIES delays of 1..CONFIG_WEEK_S seconds. */
+static const char *config_parse_retry(struct config *c, const char *v)
+{
+	int n = 0;
+
+	for (;;) {
+		char *end;
+		long d;
+
+		while (*v == ' ')
+			v++;
+		if (n == CONFIG_MAX_RETRIES)
+			return "at most 20 delays";
+		errno = 0;
+		d = strtol(v, &end, 10);
+		if (end == v || errno || d < 1 || d > CONFIG_WEEK_S)
+			return "expected comma-separated seconds, each 1..604800";
+		c->relay_retry[n++] = (int)d;
+		v = end;
+		while (*v == ' ')
+			v++;
+		if (*v == '\0')
+			break;
+		if (*v++ != ',')
+			return "expected comma-separated seconds, each 1..604800";
+	}
+	c->relay_retries = n;
+	return NULL;
+}
 
 void config_defaults(struct config *c)
 {
@@ -75,6 +118,15 @@ void config_defaults(struct config *c)
 	c->db_statement_timeout_ms = 5000;
 	c->db_lock_timeout_ms = 2000;
 	snprintf(c->zoneinfo_dir, sizeof c->zoneinfo_dir, "%s", APPOINTD_ZONEINFO_DIR);
+	c->webhook_allow_private = 1;
+	config_parse_retry(c, CONFIG_DEFAULT_RETRY);
+	c->relay_timeout_ms = 15000;
+	c->relay_connect_timeout_ms = 5000;
+	c->relay_concurrency = 32;
+	c->relay_per_webhook = 8;
+	c->relay_batch = 200;
+	c->relay_poll_ms = 1000;
+	c->relay_retention_hours = 168;
 }
 
 static const struct config_key *config_find(const char *name)
@@ -137,6 +189,11 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		if (n < k->min || n > k->max)
 			FAIL("must be %ld..%ld", k->min, k->max);
 		*(int *)field = (int)n;
+		return 0;
+	case CONFIG_RETRY:
+		why = config_parse_retry(c, value);
+		if (why)
+			FAIL("%s", why);
 		return 0;
 	case CONFIG_LISTEN:
 		why = config_check_listen(value);

@@ -37,6 +37,7 @@ struct http_req {
 	int body_too_large;
 	cJSON *json;                 /* parsed body, for routes that take one */
 	const char *path_id;         /* the {id} segment of the route, if any */
+	const char *path_id2;        /* a second one (/api/webhooks/{id}/deliveries/{id}/retry) */
 	const char *route;           /* route pattern, for logs */
 	int nparams;
 	struct http_param params[HTTP_MAX_QUERY_PARAMS];

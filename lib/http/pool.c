@@ -23,6 +23,8 @@
 
 #include "http/pool.h"
 
+#include "core/daemon.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcgiapp.h>
@@ -112,63 +114,6 @@ static int64_t pool_clock_ms(clockid_t id)
 #define pool_mono_ms() pool_clock_ms(CLOCK_MONOTONIC)
 #define pool_real_ms() pool_clock_ms(CLOCK_REALTIME)
 
-static void pool_iso8601(char *buf, size_t n, int64_t ms, int with_ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	size_t len;
-
-	gmtime_r(&t, &tm);
-	len = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (with_ms)
-		snprintf(buf + len, n - len, ".%03dZ", (int)(ms % 1000));
-	else
-		snprintf(buf + len, n - len, "Z");
-}
-
-static cJSON *pool_log_begin(const char *level, const char *event)
-{
-	char ts[40];
-	cJSON *o = cJSON_CreateObject();
-
-	if (!o)
-		return NULL;
-	pool_iso8601(ts, sizeof ts, pool_real_ms(), 1);
-	cJSON_AddStringToObject(o, "time", ts);
-	cJSON_AddStringToObject(o, "level", level);
-	cJSON_AddStringToObject(o, "event", event);
-	return o;
-}
-
-/* One write() per line, so lines from many processes on one O_APPEND file
- * never interleave. */
-static void pool_log_end(cJSON *o)
-{
-	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-
-	if (s) {
-		size_t len = strlen(s);
-		char *line = malloc(len + 2);
-
-		if (line) {
-			memcpy(line, s, len);
-			line[len] = '\n';
-			if (write(STDERR_FILENO, line, len + 1) < 0) {
-				/* nowhere left to report it */
-			}
-			free(line);
-		}
-		free(s);
-	} else {
-		static const char oom[] = "{\"level\":\"error\",\"event\":\"log_failed\"}\n";
-
-		if (write(STDERR_FILENO, oom, sizeof oom - 1) < 0) {
-			/* nowhere left to report it */
-		}
-	}
-	cJSON_Delete(o);
-}
-
 static void pool_log_msg(const char *level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -176,22 +121,22 @@ static void pool_log_msg(const char *level, const char *event, const char *fmt, 
 {
 	char msg[512];
 	va_list ap;
-	cJSON *o = pool_log_begin(level, event);
+	cJSON *o = daemon_log_begin(level, event);
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	cJSON_AddStringToObject(o, "message", msg);
-	pool_log_end(o);
+	daemon_log_end(o);
 }
 
 static void pool_log_child(const char *level, const char *event, pid_t pid, int slot)
 {
-	cJSON *o = pool_log_begin(level, event);
+	cJSON *o = daemon_log_begin(level, event);
 
 	cJSON_AddNumberToObject(o, "pid", pid);
 	cJSON_AddNumberToObject(o, "slot", slot);
-	pool_log_end(o);
+	daemon_log_end(o);
 }
 
 /* Start-up failures also go to the terminal or journal we were started from,
@@ -217,29 +162,6 @@ static int pool_fatal(const char *fmt, ...)
 	return 1;
 }
 
-/* Points fd 2 at path ("" or "-": the original stderr). */
-static int pool_open_log(const char *path)
-{
-	int fd;
-
-	if (!path[0] || strcmp(path, "-") == 0) {
-		if (pool_orig_stderr >= 0 && dup2(pool_orig_stderr, STDERR_FILENO) < 0)
-			return -1;
-		return 0;
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -1;
-	if (fd != STDERR_FILENO) {
-		if (dup2(fd, STDERR_FILENO) < 0) {
-			close(fd);
-			return -1;
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------ worker side */
 
 static void pool_worker_on_stop(int sig)
@@ -260,7 +182,7 @@ static void pool_worker_reopen_if_asked(void)
 	if (!pool_w_reopen)
 		return;
 	pool_w_reopen = 0;
-	if (pool_open_log(pool_w_cfg->log_path) < 0)
+	if (daemon_open_log(pool_w_cfg->log_path, pool_orig_stderr) < 0)
 		pool_log_msg("error", "log_reopen_failed", "%s: %s", pool_w_cfg->log_path,
 			     strerror(errno));
 }
@@ -330,14 +252,14 @@ void pool_slot_idle(struct pool_shared *shm, int slot, int64_t duration_ms, int6
 	__atomic_store_n(&s->state, POOL_SLOT_IDLE, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->request_start_ms, 0, __ATOMIC_RELAXED);
 	if (slow_ms > 0 && duration_ms >= slow_ms) {
-		cJSON *o = pool_log_begin("warn", "slow_request");
+		cJSON *o = daemon_log_begin("warn", "slow_request");
 
 		__atomic_add_fetch(&shm->slow_requests, 1, __ATOMIC_RELAXED);
 		cJSON_AddNumberToObject(o, "pid", getpid());
 		cJSON_AddStringToObject(o, "route", s->route);
 		cJSON_AddNumberToObject(o, "durationMs", (double)duration_ms);
 		cJSON_AddNumberToObject(o, "thresholdMs", (double)slow_ms);
-		pool_log_end(o);
+		daemon_log_end(o);
 	}
 	/* A SIGTERM that came during the request is delivered here. */
 	if (pool_w_active)
@@ -550,25 +472,9 @@ static int pool_open_listener(struct pool_master *m)
 	return pool_bind_tcp(m->cfg->listen, m->cfg->listen_backlog);
 }
 
-static pid_t pool_pidfile_read(const char *path)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return (pid_t)strtol(buf, NULL, 10);
-}
-
 static int pool_pidfile_check(const char *path)
 {
-	pid_t pid = pool_pidfile_read(path);
+	pid_t pid = daemon_pidfile_read(path);
 
 	if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM))
 		return pool_fatal("pidfile %s names running process %d", path, (int)pid);
@@ -578,56 +484,29 @@ static int pool_pidfile_check(const char *path)
 static int pool_pidfile_write(struct pool_master *m)
 {
 	const char *path = m->cfg->pidfile;
-	int fd;
 
 	if (!path[0])
 		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0) {
-		int err = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return pool_fatal("pidfile %s: %s", path, strerror(err));
-	}
-	close(fd);
+	if (daemon_pidfile_write(path) < 0)
+		return pool_fatal("pidfile %s: %s", path, strerror(errno));
 	snprintf(m->pidfile, sizeof m->pidfile, "%s", path);
 	return 0;
 }
 
 static int pool_drop_privileges(struct pool_master *m)
 {
-	const char *user = m->cfg->user;
-	struct passwd *pw;
-
-	if (!user[0])
-		return 0;
-	pw = getpwnam(user);
-	if (!pw)
-		return pool_fatal("user %s: no such user", user);
-	if (geteuid() != 0) {
-		if (pw->pw_uid != geteuid())
-			pool_log_msg("warn", "user_ignored", "not started as root; staying uid %d",
-				     (int)geteuid());
-		return 0;
-	}
 	/* What the unprivileged master must still reach: its socket and pidfile
 	 * for the clean-up (in a sticky directory the owner must match), its
 	 * log for SIGUSR1 reopens. */
-	if (m->sock_path[0] && chown(m->sock_path, pw->pw_uid, pw->pw_gid) < 0)
-		return pool_fatal("chown %s: %s", m->sock_path, strerror(errno));
-	if (m->pidfile[0] && chown(m->pidfile, pw->pw_uid, pw->pw_gid) < 0)
-		return pool_fatal("chown %s: %s", m->pidfile, strerror(errno));
-	if (m->cfg->log_path[0] && strcmp(m->cfg->log_path, "-") != 0 &&
-	    chown(m->cfg->log_path, pw->pw_uid, pw->pw_gid) < 0)
-		return pool_fatal("chown %s: %s", m->cfg->log_path, strerror(errno));
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		return pool_fatal("cannot become user %s: %s", user, strerror(errno));
-	if (setuid(0) == 0)
-		return pool_fatal("could regain root after dropping to %s", user);
-	pool_log_msg("info", "privileges_dropped", "running as %s (uid %d)", user,
-		     (int)pw->pw_uid);
+	const char *keep[] = { m->sock_path, m->pidfile, m->cfg->log_path, NULL };
+	char why[300];
+	int rc = daemon_drop_privileges(m->cfg->user, keep, why, sizeof why);
+
+	if (rc < 0)
+		return pool_fatal("%s", why);
+	if (rc > 0)
+		pool_log_msg(rc == 1 ? "info" : "warn", rc == 1 ? "privileges_dropped" : "user_ignored",
+			     "%s", why);
 	return 0;
 }
 
@@ -707,10 +586,10 @@ static void pool_note_crash(struct pool_master *m)
 			delay = POOL_BACKOFF_MAX_MS;
 		if (m->next_spawn_ms < now + delay)
 			m->next_spawn_ms = now + delay;
-		o = pool_log_begin("warn", "respawn_backoff");
+		o = daemon_log_begin("warn", "respawn_backoff");
 		cJSON_AddNumberToObject(o, "crashes", m->crash_streak);
 		cJSON_AddNumberToObject(o, "delayMs", (double)delay);
-		pool_log_end(o);
+		daemon_log_end(o);
 	}
 }
 
@@ -748,7 +627,7 @@ static void pool_reap(struct pool_master *m)
 			if (!m->stopping)
 				__atomic_add_fetch(&m->shm->respawns, 1, __ATOMIC_RELAXED);
 		}
-		o = pool_log_begin(level, event);
+		o = daemon_log_begin(level, event);
 		cJSON_AddNumberToObject(o, "pid", pid);
 		cJSON_AddNumberToObject(o, "slot", i);
 		cJSON_AddNumberToObject(o, "requests", (double)s->requests);
@@ -756,7 +635,7 @@ static void pool_reap(struct pool_master *m)
 			cJSON_AddNumberToObject(o, "exitStatus", WEXITSTATUS(st));
 		else if (WIFSIGNALED(st))
 			cJSON_AddStringToObject(o, "signal", strsignal(WTERMSIG(st)));
-		pool_log_end(o);
+		daemon_log_end(o);
 		if (level[0] == 'e' && !m->stopping)
 			pool_note_crash(m);
 		memset(c, 0, sizeof *c);
@@ -793,13 +672,13 @@ static void pool_kill_overdue(struct pool_master *m)
 		kill(c->pid, SIGKILL);
 		c->killed = 1;
 		__atomic_add_fetch(&m->shm->killed_slow, 1, __ATOMIC_RELAXED);
-		o = pool_log_begin("error", "worker_killed_slow");
+		o = daemon_log_begin("error", "worker_killed_slow");
 		cJSON_AddNumberToObject(o, "pid", c->pid);
 		cJSON_AddNumberToObject(o, "slot", i);
 		cJSON_AddStringToObject(o, "route", route);
 		cJSON_AddNumberToObject(o, "durationMs", (double)took);
 		cJSON_AddNumberToObject(o, "timeoutMs", (double)limit);
-		pool_log_end(o);
+		daemon_log_end(o);
 	}
 }
 
@@ -874,11 +753,11 @@ static void pool_reconcile(struct pool_master *m)
 	}
 	if (old == 0 && retiring == 0) {
 		if (m->reload_started_ms) {
-			cJSON *o = pool_log_begin("info", "reload_done");
+			cJSON *o = daemon_log_begin("info", "reload_done");
 
 			cJSON_AddNumberToObject(o, "workers", live_new);
 			cJSON_AddNumberToObject(o, "durationMs", (double)(now - m->reload_started_ms));
-			pool_log_end(o);
+			daemon_log_end(o);
 			m->reload_started_ms = 0;
 		}
 		while (live_new < m->cfg->workers && now >= m->next_spawn_ms) {
@@ -937,15 +816,15 @@ static void pool_reload(struct pool_master *m)
 		pool_log_msg("warn", "reload_partial", "user change needs a restart");
 		memcpy(next.user, m->cfg->user, sizeof next.user);
 	}
-	if (strcmp(next.log_path, m->cfg->log_path) != 0 && pool_open_log(next.log_path) < 0) {
+	if (strcmp(next.log_path, m->cfg->log_path) != 0 && daemon_open_log(next.log_path, pool_orig_stderr) < 0) {
 		pool_log_msg("error", "log_reopen_failed", "%s: %s; keeping the old log",
 			     next.log_path, strerror(errno));
 		memcpy(next.log_path, m->cfg->log_path, sizeof next.log_path);
 	}
-	o = pool_log_begin("info", "reload");
+	o = daemon_log_begin("info", "reload");
 	cJSON_AddNumberToObject(o, "workersBefore", m->cfg->workers);
 	cJSON_AddNumberToObject(o, "workers", next.workers);
-	pool_log_end(o);
+	daemon_log_end(o);
 	*m->cfg = next;
 	m->gen++;
 	m->reload_started_ms = pool_mono_ms();
@@ -1019,7 +898,7 @@ static void pool_cleanup(struct pool_master *m)
 	if (m->sock_path[0] && !m->inherited && unlink(m->sock_path) < 0 && errno != ENOENT)
 		pool_log_msg("warn", "cleanup", "cannot remove %s: %s", m->sock_path,
 			     strerror(errno));
-	if (m->pidfile[0] && pool_pidfile_read(m->pidfile) == m->pid &&
+	if (m->pidfile[0] && daemon_pidfile_read(m->pidfile) == m->pid &&
 	    unlink(m->pidfile) < 0)
 		pool_log_msg("warn", "cleanup", "cannot remove %s: %s", m->pidfile,
 			     strerror(errno));
@@ -1062,7 +941,7 @@ static void pool_loop(struct pool_master *m)
 		}
 		if (pool_sig_usr1) {
 			pool_sig_usr1 = 0;
-			if (pool_open_log(m->cfg->log_path) < 0)
+			if (daemon_open_log(m->cfg->log_path, pool_orig_stderr) < 0)
 				pool_log_msg("error", "log_reopen_failed", "%s: %s",
 					     m->cfg->log_path, strerror(errno));
 			else
@@ -1109,7 +988,7 @@ int pool_run(const char *conf_path, struct config *cfg, pool_worker_fn fn, void 
 	/* Before anything that could claim fd 3, which systemd may have passed. */
 	if (getenv("LISTEN_FDS") && pool_orig_stderr == 3)
 		pool_orig_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 4);
-	if (pool_open_log(cfg->log_path) < 0) {
+	if (daemon_open_log(cfg->log_path, pool_orig_stderr) < 0) {
 		pool_fatal("log %s: %s", cfg->log_path, strerror(errno));
 		goto out;
 	}
@@ -1140,13 +1019,13 @@ int pool_run(const char *conf_path, struct config *cfg, pool_worker_fn fn, void 
 	pool_set_handler(SIGCHLD, pool_on_signal, SA_RESTART | SA_NOCLDSTOP);
 	pool_set_handler(SIGPIPE, SIG_IGN, 0);
 	{
-		cJSON *o = pool_log_begin("info", "started");
+		cJSON *o = daemon_log_begin("info", "started");
 
 		cJSON_AddNumberToObject(o, "pid", m.pid);
 		cJSON_AddStringToObject(o, "listen", m.inherited ? "fd:3" : cfg->listen);
 		cJSON_AddNumberToObject(o, "workers", cfg->workers);
 		cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
-		pool_log_end(o);
+		daemon_log_end(o);
 	}
 	pool_loop(&m);
 	pool_log_msg("info", "stopped", "all workers have exited");
@@ -1180,7 +1059,7 @@ char *pool_status_json(const struct pool_shared *shm)
 		return NULL;
 	if (n < 0 || n > POOL_MAX_WORKERS)
 		n = POOL_MAX_WORKERS;
-	pool_iso8601(ts, sizeof ts, shm->start_time * 1000, 0);
+	daemon_iso8601(ts, sizeof ts, shm->start_time * 1000, 0);
 	cJSON_AddStringToObject(o, "startTime", ts);
 	cJSON_AddNumberToObject(o, "uptimeSeconds", (double)(now / 1000 - shm->start_time));
 	workers = cJSON_AddObjectToObject(o, "workers");

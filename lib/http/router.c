@@ -31,14 +31,22 @@ static const struct route routes[] = {
 	{ "GET", "/api/appointments/*", api_appt_get, 0 },
 	{ "PUT", "/api/appointments/*", api_appt_reschedule, 1 },
 	{ "DELETE", "/api/appointments/*", api_appt_cancel, 0 },
+	{ "GET", "/api/events", api_events, 0 },
+	{ "POST", "/api/webhooks", api_webhook_create, 1 },
+	{ "GET", "/api/webhooks", api_webhook_list, 0 },
+	{ "GET", "/api/webhooks/*", api_webhook_get, 0 },
+	{ "DELETE", "/api/webhooks/*", api_webhook_delete, 0 },
+	{ "GET", "/api/webhooks/*/deliveries", api_webhook_deliveries, 0 },
+	{ "POST", "/api/webhooks/*/deliveries/*/retry", api_webhook_retry, 0 },
 };
 
-/* Matches path against pattern; on success *id points into the arena copy. */
-static int match(struct arena *a, const char *pattern, const char *path, const char **id)
+/* Matches path against pattern; on success id[0], id[1] are the '*' segments (arena copies). */
+static int match(struct arena *a, const char *pattern, const char *path, const char *id[2])
 {
 	const char *p = pattern, *s = path;
+	int nid = 0;
 
-	*id = NULL;
+	id[0] = id[1] = NULL;
 	while (*p && *s) {
 		if (*p == '*') {
 			const char *end = strchr(s, '/');
@@ -46,7 +54,8 @@ static int match(struct arena *a, const char *pattern, const char *path, const c
 
 			if (n == 0)
 				return 0;
-			*id = arena_strndup(a, s, n);
+			if (nid < 2)
+				id[nid++] = arena_strndup(a, s, n);
 			s += n;
 			p++;
 		} else if (*p++ != *s++) {
@@ -177,13 +186,14 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 
 	err_init(&e);
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		const char *id;
+		const char *id[2];
 
-		if (!match(req->arena, routes[i].pattern, req->path, &id))
+		if (!match(req->arena, routes[i].pattern, req->path, id))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0) {
 			found = &routes[i];
-			req->path_id = id;
+			req->path_id = id[0];
+			req->path_id2 = id[1];
 			req->route = routes[i].pattern;
 			break;
 		}

@@ -13,9 +13,14 @@ struct store_stmt {
 extern const struct store_stmt store_provider_stmts[];
 extern const struct store_stmt store_appt_stmts[];
 extern const struct store_stmt store_outbox_stmts[];
+extern const struct store_stmt store_webhook_stmts[];
+extern const struct store_stmt store_delivery_stmts[];
 
 /* Instants cross the wire as integer milliseconds since the epoch. */
 #define SQL_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+/* Advisory-lock class of relay sessions (key 1 of the two-int form). */
+#define SQL_RELAY_LOCK_CLASS "1095782468"
+
 #define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
 
 #endif

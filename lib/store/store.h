@@ -88,9 +88,114 @@ struct appt_filter {
 int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *f,
 		    struct appt **out, int *n, struct err *e);
 
-/* ---- outbox (store_outbox.c) */
+/* ---- outbox and the event feed (store_outbox.c) */
 int store_outbox_add(struct store *s, struct arena *a, const char *event_id, const char *type,
 		     const char *aggregate_id, const char *payload, struct err *e);
+/*
+ * Numbers up to max committed events for the feed and fans them out to the
+ * webhook subscriptions (appointd_dispatch(), one dispatcher at a time), in
+ * its own transaction. *n: how many it numbered.
+ */
+int store_outbox_dispatch(struct store *s, struct arena *a, int max, int *n, struct err *e);
+struct feed_event {
+	int64_t seq;
+	const char *envelope; /* the stored bytes */
+};
+/* Numbered events after `after`, in sequence order, at most limit. */
+int store_outbox_feed(struct store *s, struct arena *a, int64_t after, int limit,
+		      struct feed_event **out, int *n, struct err *e);
+/* Events not yet numbered and deliveries pending: cheap (partial indexes). */
+int store_outbox_backlog(struct store *s, struct arena *a, int64_t *events,
+			 int64_t *deliveries, struct err *e);
+/*
+ * Deletes finished deliveries and numbered events older than `hours`, at
+ * most `max` rows of each per call; an event with a pending delivery stays.
+ */
+int store_outbox_prune(struct store *s, struct arena *a, int hours, int max, int64_t *deleted,
+		       struct err *e);
+/* Wakes the relays (NOTIFY at commit, or now outside a transaction). */
+int store_outbox_wake(struct store *s, struct arena *a, struct err *e);
+
+/* ---- webhook subscriptions (store_webhook.c) */
+struct webhook {
+	char id[CODEC_UUID_LEN + 1];
+	const char *url;
+	const char *event_types_json; /* "null" or a JSON array of strings */
+	const char *description;      /* NULL when unset */
+	int active;
+	int64_t created_ms;
+};
+/* event_types: a PostgreSQL array literal ("{A,B}") or NULL for every type. */
+int store_webhook_insert(struct store *s, struct arena *a, const struct webhook *w,
+			 const char *event_types, const char *secret, struct err *e);
+/* 404 if absent. lock: FOR SHARE (a retry must not race a deactivation). */
+int store_webhook_get(struct store *s, struct arena *a, const char *id, int lock,
+		      struct webhook *out, struct err *e);
+int store_webhook_list(struct store *s, struct arena *a, struct webhook **out, int *n,
+		       struct err *e);
+/* 404 if absent; its deliveries go with it. */
+int store_webhook_delete(struct store *s, struct arena *a, const char *id, struct err *e);
+
+/* ---- webhook deliveries (store_delivery.c) */
+struct delivery {
+	char id[CODEC_UUID_LEN + 1];
+	int64_t seq;
+	char event_id[CODEC_UUID_LEN + 1];
+	const char *event_type;
+	const char *status;
+	int attempts;
+	int last_status_code;         /* -1: none */
+	const char *last_error;       /* NULL: none */
+	int64_t next_attempt_ms;      /* INT64_MIN unless pending */
+	int64_t delivered_ms;         /* INT64_MIN: not delivered */
+};
+struct delivery_filter {
+	const char *webhook_id;
+	const char *status, *event_type; /* NULL = any */
+	int64_t before;                  /* sequence; INT64_MAX = newest */
+	int limit;
+};
+/* Newest first. */
+int store_delivery_list(struct store *s, struct arena *a, const struct delivery_filter *f,
+			struct delivery **out, int *n, struct err *e);
+/* One delivery of one webhook; 404 if absent. lock: FOR UPDATE. */
+int store_delivery_get(struct store *s, struct arena *a, const char *webhook_id,
+		       const char *id, int lock, struct delivery *out, struct err *e);
+/* A failed delivery back to pending, due now, with a fresh retry schedule. */
+int store_delivery_requeue(struct store *s, struct arena *a, const char *id,
+			   struct delivery *out, struct err *e);
+
+/* The relay's side (events/relay.c). */
+struct delivery_claim {
+	char id[CODEC_UUID_LEN + 1];
+	char webhook_id[CODEC_UUID_LEN + 1];
+	char event_id[48];            /* "evt_<uuid>", the webhook-id header */
+	int attempt;                  /* attempts already made in this schedule */
+	const char *url, *secret, *body;
+	size_t body_len;
+};
+/*
+ * Leases up to `max` deliveries that are due, not leased by a live relay and
+ * not behind an earlier pending delivery of the same aggregate for the same
+ * webhook, and at most per_webhook in flight to one webhook (counting every
+ * relay's leases). owner: the relay's session advisory-lock key.
+ */
+int store_delivery_claim(struct store *s, struct arena *a, int owner, int max, int per_webhook,
+			 int lease_ms, struct delivery_claim **out, int *n, struct err *e);
+/* Milliseconds until the next claimable delivery is due; -1 if none is pending. */
+int store_delivery_next_due(struct store *s, struct arena *a, int64_t *ms, struct err *e);
+/*
+ * Records attempt results: results_json is an array of {"id", "status"
+ * (pending|delivered|failed), "code" (int|null), "error" (str|null),
+ * "delay_ms" (next attempt, for pending)}; only rows still leased by owner.
+ */
+int store_delivery_record(struct store *s, struct arena *a, int owner, const char *results_json,
+			  struct err *e);
+/* A 410 Gone: deactivates the webhook and fails its pending deliveries. */
+int store_delivery_gone(struct store *s, struct arena *a, const char *webhook_id,
+			struct err *e);
+/* Takes the relay's session lock (owner) so others see its leases as live. */
+int store_delivery_hold_owner(struct store *s, struct arena *a, int owner, struct err *e);
 
 /* ---- migrations (store_migrate.c), for appointctl */
 int store_migrate(PGconn *conn, const char *dir, int verbose, struct err *e);
