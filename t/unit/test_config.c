@@ -19,7 +19,11 @@ static const char *env_names[] = {
 	"APPOINTD_REQUEST_TIMEOUT", "APPOINTD_SLOW_REQUEST_MS", "APPOINTD_DATABASE_URL",
 	"DATABASE_URL", "APPOINTD_DB_STATEMENT_TIMEOUT_MS", "APPOINTD_DB_LOCK_TIMEOUT_MS",
 	"APPOINTD_LOG_PATH", "APPOINTD_PIDFILE", "APPOINTD_USER", "APPOINTD_ZONEINFO_DIR",
-	"APPOINTD_LISTEN_BACKLOG",
+	"APPOINTD_LISTEN_BACKLOG", "APPOINTD_WEBHOOK_ALLOW_PRIVATE", "APPOINTD_RELAY_RETRY",
+	"APPOINTD_RELAY_TIMEOUT_MS", "APPOINTD_RELAY_CONNECT_TIMEOUT_MS",
+	"APPOINTD_RELAY_CONCURRENCY", "APPOINTD_RELAY_PER_WEBHOOK", "APPOINTD_RELAY_BATCH",
+	"APPOINTD_RELAY_POLL_MS", "APPOINTD_RELAY_RETENTION_HOURS", "APPOINTD_RELAY_LOG_PATH",
+	"APPOINTD_RELAY_PIDFILE",
 };
 
 static void clear_env(void)
@@ -252,6 +256,57 @@ static void test_env_precedence(void)
 	clear_env();
 }
 
+/* The relay's keys: the retry schedule's own syntax, defaults, the environment. */
+static void test_relay_keys(void)
+{
+	static const int contract[] = { 5, 300, 1800, 7200, 18000, 36000, 36000 };
+	struct config c;
+	struct err e;
+	char path[64];
+	int i;
+
+	clear_env();
+	config_defaults(&c);
+	CU_ASSERT_EQUAL(c.relay_retries, 7);
+	for (i = 0; i < 7; i++)
+		CU_ASSERT_EQUAL(c.relay_retry[i], contract[i]);
+	CU_ASSERT_EQUAL(c.relay_timeout_ms, 15000);
+	CU_ASSERT_EQUAL(c.webhook_allow_private, 1);
+
+	CU_ASSERT_EQUAL(load_text(&c, "relay_retry = 1, 2 ,4\nrelay_concurrency = 3\n"
+				     "webhook_allow_private = 0\n", &e, path, sizeof path), 0);
+	CU_ASSERT_EQUAL(c.relay_retries, 3);
+	CU_ASSERT_EQUAL(c.relay_retry[0], 1);
+	CU_ASSERT_EQUAL(c.relay_retry[1], 2);
+	CU_ASSERT_EQUAL(c.relay_retry[2], 4);
+	CU_ASSERT_EQUAL(c.relay_concurrency, 3);
+	CU_ASSERT_EQUAL(c.webhook_allow_private, 0);
+
+	expect_error("relay_retry =\n", 1, "relay_retry: expected comma-separated seconds");
+	expect_error("relay_retry = 1,,2\n", 1, "relay_retry: expected comma-separated seconds");
+	expect_error("relay_retry = 1,2,\n", 1, "relay_retry: expected comma-separated seconds");
+	expect_error("relay_retry = 0\n", 1, "relay_retry: expected comma-separated seconds");
+	expect_error("relay_retry = 604801\n", 1, "relay_retry: expected comma-separated seconds");
+	expect_error("relay_retry = 1x\n", 1, "relay_retry: expected comma-separated seconds");
+	expect_error("relay_retry = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", 1,
+		     "relay_retry: at most 20 delays");
+	expect_error("\nrelay_concurrency = 0\n", 2, "relay_concurrency: must be 1..1024");
+
+	/* APPOINTD_RELAY_RETRY, as ./dev and the tests use it */
+	clear_env();
+	setenv("APPOINTD_RELAY_RETRY", "1,1,2", 1);
+	CU_ASSERT_EQUAL(config_load(&c, NULL, &e), 0);
+	CU_ASSERT_EQUAL(c.relay_retries, 3);
+	CU_ASSERT_EQUAL(c.relay_retry[2], 2);
+	clear_env();
+	setenv("APPOINTD_RELAY_RETRY", "soon", 1);
+	CU_ASSERT_EQUAL(config_load(&c, NULL, &e), -1);
+	CU_ASSERT_STRING_EQUAL(e.message, "APPOINTD_RELAY_RETRY: expected comma-separated seconds,"
+			       " each 1..604800");
+	err_clear(&e);
+	clear_env();
+}
+
 void suite_config(void)
 {
 	CU_pSuite s = test_suite("config");
@@ -261,4 +316,5 @@ void suite_config(void)
 	TEST_ADD(s, test_errors_name_the_line);
 	TEST_ADD(s, test_missing_file);
 	TEST_ADD(s, test_env_precedence);
+	TEST_ADD(s, test_relay_keys);
 }
