@@ -453,15 +453,27 @@ static void relay_fill(struct relay *r)
 	}
 }
 
+/* Once a minute (and after SIGHUP): the retention, and the backlog in the log. */
 static void relay_prune(struct relay *r)
 {
 	struct err e;
-	int64_t deleted = 0;
+	int64_t deleted = 0, events = 0, deliveries = 0;
 
 	r->next_prune_ms = relay_now_ms() + RELAY_PRUNE_EVERY_MS;
+	err_init(&e);
+	if (store_outbox_backlog(r->store, &r->arena, &events, &deliveries, &e) < 0) {
+		relay_db_failed(r, &e, "counting the backlog");
+		return;
+	}
+	if (events > 0 || deliveries > 0) {
+		cJSON *o = daemon_log_begin("info", "backlog");
+
+		cJSON_AddNumberToObject(o, "undispatchedEvents", (double)events);
+		cJSON_AddNumberToObject(o, "pendingDeliveries", (double)deliveries);
+		daemon_log_end(o);
+	}
 	if (r->cfg.relay_retention_hours == 0)
 		return;
-	err_init(&e);
 	if (store_outbox_prune(r->store, &r->arena, r->cfg.relay_retention_hours, RELAY_PRUNE_BATCH,
 			       &deleted, &e) < 0) {
 		relay_db_failed(r, &e, "pruning");
@@ -505,6 +517,7 @@ static void relay_reload(struct relay *r)
 			  next.relay_log_path);
 	r->cfg = next;
 	r->wake = 1;
+	r->next_prune_ms = 0;
 	relay_log("info", "reload", "configuration reread");
 }
 
