@@ -12,7 +12,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,7 +69,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.relay_pidfile[0]) {
 		other = daemon_pidfile_read(cfg.relay_pidfile);
-		if (other > 0 && other != getpid() && (kill(other, 0) == 0 || errno == EPERM)) {
+		if (daemon_pid_running(other)) {
 			fprintf(stderr, "appointd-relay: pidfile %s names running process %d\n",
 				cfg.relay_pidfile, (int)other);
 			return 1;

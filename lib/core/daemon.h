@@ -21,6 +21,11 @@ void daemon_log_end(cJSON *o);
 int daemon_open_log(const char *path, int orig_stderr);
 /* The pid a pidfile names, or 0. */
 pid_t daemon_pidfile_read(const char *path);
+/*
+ * 1 if pid is a live process other than us (a zombie not yet reaped after a
+ * kill -9 does not count), so a pidfile it names is stale.
+ */
+int daemon_pid_running(pid_t pid);
 /* Writes our pid; -1 with errno on failure. */
 int daemon_pidfile_write(const char *path);
 /*

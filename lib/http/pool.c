@@ -476,7 +476,7 @@ static int pool_pidfile_check(const char *path)
 {
 	pid_t pid = daemon_pidfile_read(path);
 
-	if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM))
+	if (daemon_pid_running(pid))
 		return pool_fatal("pidfile %s names running process %d", path, (int)pid);
 	return 0;
 }
