@@ -59,11 +59,18 @@ CREATE TABLE webhook_deliveries (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (webhook_id, outbox_id)
 );
+-- Due order. The predicate's "IS NOT NULL" (always true) keeps this index
+-- out of reach of the first-in-line probe, which must use the order index
+-- below: with statistics taken while the table was small, the planner once
+-- scanned this whole index per candidate row.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq)
-    WHERE status = 'pending';
+    WHERE status = 'pending' AND next_attempt_at IS NOT NULL;
 -- Per-appointment order: is an earlier delivery of this aggregate pending?
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries (webhook_id, aggregate_id, seq)
     WHERE status = 'pending';
+-- Leases in flight, per webhook (the per-webhook cap).
+CREATE INDEX webhook_deliveries_leased ON webhook_deliveries (webhook_id)
+    WHERE status = 'pending' AND leased_by IS NOT NULL;
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, seq);
 CREATE INDEX webhook_deliveries_outbox ON webhook_deliveries (outbox_id);
 CREATE INDEX webhook_deliveries_done ON webhook_deliveries (updated_at)

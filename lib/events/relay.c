@@ -42,6 +42,8 @@
 #define RELAY_MAX_RETRY_AFTER_S 86400
 #define RELAY_DISPATCH_ROUNDS 10
 #define RELAY_STOP_FLUSH_MS 10000
+/* Events numbered since the last ANALYZE that make the relay run one. */
+#define RELAY_ANALYZE_AFTER 1000
 
 struct relay_xfer {
 	struct relay_xfer *next;
@@ -70,9 +72,11 @@ struct relay {
 	int inflight;
 	cJSON *results;          /* not yet recorded */
 	cJSON *gone;             /* webhook ids that answered 410 */
-	int wake;
+	int notified;            /* new events may have committed: dispatch them */
+	int wake;                /* deliveries may be claimable: claim */
 	int64_t next_poll_ms, next_prune_ms, db_retry_ms;
 	int db_down_logged;
+	int64_t numbered_since_analyze;
 	unsigned rng;
 	struct arena arena;
 };
@@ -138,6 +142,7 @@ static int relay_db_ready(struct relay *r)
 		PQclear(res);
 		if (!err_is_set(&e) && store_delivery_hold_owner(r->store, &r->arena, r->owner, &e) == 0) {
 			r->session = r->store->conn;
+			r->notified = 1;
 			r->wake = 1;
 			if (r->db_down_logged)
 				relay_log("info", "database_back", "connected again");
@@ -416,8 +421,11 @@ static void relay_collect(struct relay *r)
 
 /* ------------------------------------------------------------ the loop */
 
-/* Numbers new events, then leases and starts what fits in the free slots. */
-static void relay_fill(struct relay *r)
+/*
+ * Numbers new events (when notified or polling), then leases and starts
+ * what fits in the free slots.
+ */
+static void relay_fill(struct relay *r, int poll)
 {
 	struct delivery_claim *c;
 	struct err e;
@@ -425,12 +433,25 @@ static void relay_fill(struct relay *r)
 	int64_t due;
 
 	err_init(&e);
-	do {
-		if (store_outbox_dispatch(r->store, &r->arena, r->cfg.relay_batch, &n, &e) < 0) {
-			relay_db_failed(r, &e, "dispatching events");
-			return;
+	if (r->notified || poll) {
+		r->notified = 0;
+		do {
+			if (store_outbox_dispatch(r->store, &r->arena, r->cfg.relay_batch, &n, &e) < 0) {
+				r->notified = 1;
+				relay_db_failed(r, &e, "dispatching events");
+				return;
+			}
+			r->numbered_since_analyze += n;
+		} while (n == r->cfg.relay_batch && ++rounds < RELAY_DISPATCH_ROUNDS);
+		if (rounds == RELAY_DISPATCH_ROUNDS)
+			r->notified = 1; /* more to number: next turn */
+		/* A burst: autovacuum may take a minute to notice, the claim cannot wait. */
+		if (r->numbered_since_analyze >= RELAY_ANALYZE_AFTER) {
+			r->numbered_since_analyze = 0;
+			if (store_delivery_analyze(r->store, &r->arena, &e) < 0)
+				relay_db_failed(r, &e, "analyzing the deliveries table");
 		}
-	} while (n == r->cfg.relay_batch && ++rounds < RELAY_DISPATCH_ROUNDS);
+	}
 	want = r->cfg.relay_concurrency - r->inflight;
 	if (want > r->cfg.relay_batch)
 		want = r->cfg.relay_batch;
@@ -441,16 +462,22 @@ static void relay_fill(struct relay *r)
 	}
 	for (i = 0; i < n; i++)
 		relay_start(r, &c[i]);
-	/* A full claim or dispatch may have left more behind; otherwise sleep
-	 * until the next delivery is due (or the poll interval). */
-	r->wake = n == want || rounds == RELAY_DISPATCH_ROUNDS;
 	r->next_poll_ms = relay_now_ms() + r->cfg.relay_poll_ms;
-	if (!r->wake && store_delivery_next_due(r->store, &r->arena, &due, &e) == 0) {
-		if (due >= 0 && due < r->cfg.relay_poll_ms)
-			r->next_poll_ms = relay_now_ms() + (due < 5 ? 5 : due);
-	} else if (err_is_set(&e)) {
+	/* A full claim may have left more behind. */
+	r->wake = n == want || r->notified;
+	if (r->wake)
+		return;
+	/*
+	 * Otherwise sleep until the next retry is due. One due already was not
+	 * claimable (behind an earlier delivery of its appointment, or its
+	 * webhook at the cap): a completion wakes us for those, or the poll.
+	 */
+	if (store_delivery_next_due(r->store, &r->arena, &due, &e) < 0) {
 		relay_db_failed(r, &e, "finding the next due delivery");
+		return;
 	}
+	if (due > 0 && due < r->cfg.relay_poll_ms)
+		r->next_poll_ms = relay_now_ms() + due;
 }
 
 /* Once a minute (and after SIGHUP): the retention, and the backlog in the log. */
@@ -492,6 +519,7 @@ static void relay_notifications(struct relay *r)
 	if (!PQconsumeInput(r->store->conn))
 		return; /* the next store call reconnects */
 	while ((n = PQnotifies(r->store->conn))) {
+		r->notified = 1;
 		r->wake = 1;
 		PQfreemem(n);
 	}
@@ -516,6 +544,7 @@ static void relay_reload(struct relay *r)
 		relay_log("error", "reload", "cannot open %s; logging stays where it was",
 			  next.relay_log_path);
 	r->cfg = next;
+	r->notified = 1;
 	r->wake = 1;
 	r->next_prune_ms = 0;
 	relay_log("info", "reload", "configuration reread");
@@ -528,7 +557,7 @@ static void relay_wait(struct relay *r)
 	int64_t timeout = r->next_poll_ms - relay_now_ms();
 	char buf[64];
 
-	if (r->wake && r->inflight < r->cfg.relay_concurrency && !relay_sig_term)
+	if ((r->wake || r->notified) && r->inflight < r->cfg.relay_concurrency && !relay_sig_term)
 		timeout = 0;
 	if (timeout > 1000)
 		timeout = 1000;
@@ -574,6 +603,7 @@ static int relay_setup(struct relay *r, const char *conf_path, const struct conf
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	r->notified = 1;
 	r->wake = 1;
 	return 0;
 }
@@ -630,9 +660,11 @@ int relay_run(const char *conf_path, const struct config *cfg)
 		}
 		if (relay_db_ready(&r) == 0) {
 			relay_flush(&r);
-			if (!stopping && (r.wake || relay_now_ms() >= r.next_poll_ms) &&
+			int poll = relay_now_ms() >= r.next_poll_ms;
+
+			if (!stopping && (r.wake || r.notified || poll) &&
 			    r.inflight < r.cfg.relay_concurrency)
-				relay_fill(&r);
+				relay_fill(&r, poll);
 			if (!stopping && relay_now_ms() >= r.next_prune_ms)
 				relay_prune(&r);
 		}

@@ -182,7 +182,10 @@ struct delivery_claim {
  */
 int store_delivery_claim(struct store *s, struct arena *a, int owner, int max, int per_webhook,
 			 int lease_ms, struct delivery_claim **out, int *n, struct err *e);
-/* Milliseconds until the next claimable delivery is due; -1 if none is pending. */
+/*
+ * Milliseconds until the earliest unleased pending delivery is due (0 if it
+ * is due already, though it may wait behind an earlier one); -1 if none.
+ */
 int store_delivery_next_due(struct store *s, struct arena *a, int64_t *ms, struct err *e);
 /*
  * Records attempt results: results_json is an array of {"id", "status"
@@ -194,6 +197,8 @@ int store_delivery_record(struct store *s, struct arena *a, int owner, const cha
 /* A 410 Gone: deactivates the webhook and fails its pending deliveries. */
 int store_delivery_gone(struct store *s, struct arena *a, const char *webhook_id,
 			struct err *e);
+/* Refreshes the planner's statistics of the deliveries table. */
+int store_delivery_analyze(struct store *s, struct arena *a, struct err *e);
 /* Takes the relay's session lock (owner) so others see its leases as live. */
 int store_delivery_hold_owner(struct store *s, struct arena *a, int owner, struct err *e);
 

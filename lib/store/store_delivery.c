@@ -25,14 +25,23 @@
 	" CASE WHEN status = 'pending' THEN " SQL_MS("next_attempt_at") " END," \
 	" " SQL_MS("delivered_at")
 
-/* Claimable now: d is pending, due, unleased (or its owner is gone), first in line. */
+/* The relays alive now: their sessions hold their advisory locks. */
+#define DELIVERY_LIVE_OWNERS \
+	"SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'" \
+	" AND classid = " SQL_RELAY_LOCK_CLASS " AND objsubid = 2 AND granted"
+
+/*
+ * Claimable now: d is pending, unleased (or its owner is gone), and first in
+ * line for its webhook and aggregate. The first-in-line test is a
+ * correlated min() over the (webhook, aggregate, seq) index, one probe per
+ * row, so no plan can make it quadratic in the backlog.
+ */
 #define DELIVERY_CLAIMABLE \
 	" d.status = 'pending'" \
 	" AND (d.leased_by IS NULL OR d.leased_until < now() OR d.leased_by NOT IN (" \
-	"  SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'" \
-	"  AND classid = " SQL_RELAY_LOCK_CLASS " AND objsubid = 2 AND granted))" \
-	" AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id" \
-	"  AND e.aggregate_id = d.aggregate_id AND e.status = 'pending' AND e.seq < d.seq)"
+	DELIVERY_LIVE_OWNERS "))" \
+	" AND d.seq = (SELECT min(e.seq) FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id" \
+	"  AND e.aggregate_id = d.aggregate_id AND e.status = 'pending')"
 
 const struct store_stmt store_delivery_stmts[] = {
 	{ "delivery_list",
@@ -49,21 +58,27 @@ const struct store_stmt store_delivery_stmts[] = {
 	  " next_attempt_at = now(), delivered_at = NULL, leased_by = NULL, leased_until = NULL,"
 	  " updated_at = now() WHERE id = $1 RETURNING " DELIVERY_COLS },
 	/*
-	 * $4 caps the deliveries in flight to one webhook (all relays
-	 * together), so a slow or dead endpoint cannot take every slot.
+	 * $4 caps the deliveries in flight to one webhook (live leases of all
+	 * relays), so a slow or dead endpoint cannot take every slot: webhooks
+	 * at the cap are skipped, the others' rows are taken in due order from
+	 * the first few times $2, then capped per webhook, then locked. A row
+	 * another relay leased after this statement's snapshot fails the
+	 * re-check of leased_by on the locked version.
 	 */
 	{ "delivery_claim",
 	  "WITH busy AS (SELECT webhook_id, count(*) AS n FROM webhook_deliveries"
 	  "  WHERE status = 'pending' AND leased_by IS NOT NULL AND leased_until > now()"
-	  "  AND leased_by IN (SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'"
-	  "  AND classid = " SQL_RELAY_LOCK_CLASS " AND objsubid = 2 AND granted)"
-	  "  GROUP BY webhook_id),"
-	  " ranked AS (SELECT d.id, d.next_attempt_at, d.seq, d.leased_by AS lb, coalesce(b.n, 0) + row_number()"
-	  "  OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.seq) AS r"
-	  "  FROM webhook_deliveries d LEFT JOIN busy b ON b.webhook_id = d.webhook_id"
-	  "  WHERE d.next_attempt_at <= now() AND" DELIVERY_CLAIMABLE "),"
+	  "  AND leased_by IN (" DELIVERY_LIVE_OWNERS ") GROUP BY webhook_id),"
+	  " pool AS (SELECT d.id, d.webhook_id, d.next_attempt_at, d.seq, d.leased_by"
+	  "  FROM webhook_deliveries d WHERE d.next_attempt_at <= now() AND" DELIVERY_CLAIMABLE
+	  "  AND d.webhook_id NOT IN (SELECT webhook_id FROM busy WHERE n >= $4::integer)"
+	  "  ORDER BY d.next_attempt_at, d.seq LIMIT $2::integer * 4),"
+	  " ranked AS (SELECT p.id, p.next_attempt_at, p.seq, p.leased_by AS lb, coalesce(b.n, 0)"
+	  "  + row_number() OVER (PARTITION BY p.webhook_id ORDER BY p.next_attempt_at, p.seq) AS r"
+	  "  FROM pool p LEFT JOIN busy b ON b.webhook_id = p.webhook_id),"
 	  " cand AS (SELECT d.id FROM webhook_deliveries d JOIN ranked k ON k.id = d.id"
-	  "  WHERE k.r <= $4::integer AND d.status = 'pending' AND d.leased_by IS NOT DISTINCT FROM k.lb"
+	  "  WHERE k.r <= $4::integer AND d.status = 'pending'"
+	  "  AND d.leased_by IS NOT DISTINCT FROM k.lb"
 	  "  ORDER BY k.next_attempt_at, k.seq LIMIT $2::integer FOR UPDATE OF d SKIP LOCKED),"
 	  " claimed AS (UPDATE webhook_deliveries d SET leased_by = $1::integer,"
 	  "  leased_until = now() + $3::integer * interval '1 millisecond'"
@@ -73,9 +88,13 @@ const struct store_stmt store_delivery_stmts[] = {
 	  " SELECT c.id, c.webhook_id, c.event_id, c.n, w.url, w.secret, o.payload"
 	  " FROM claimed c JOIN webhooks w ON w.id = c.webhook_id"
 	  " JOIN outbox o ON o.id = c.outbox_id ORDER BY c.seq" },
+	/* The earliest unleased pending delivery (it may wait behind an earlier one). */
 	{ "delivery_next_due",
-	  "SELECT (extract(epoch FROM min(d.next_attempt_at) - now()) * 1000)::bigint"
-	  " FROM webhook_deliveries d WHERE" DELIVERY_CLAIMABLE },
+	  "SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::bigint"
+	  " FROM webhook_deliveries WHERE status = 'pending' AND leased_by IS NULL"
+	  " AND next_attempt_at IS NOT NULL" },
+	/* After a large fan-out: statistics from a small table make poor plans. */
+	{ "delivery_analyze", "ANALYZE webhook_deliveries" },
 	{ "delivery_record",
 	  "UPDATE webhook_deliveries d SET status = r.status, attempts = d.attempts + 1,"
 	  " last_status_code = r.code, last_error = r.error,"
@@ -225,6 +244,11 @@ int store_delivery_gone(struct store *s, struct arena *a, const char *webhook_id
 	const char *p[1] = { webhook_id };
 
 	return store_exec(s, a, "delivery_gone", 1, p, e) ? 0 : -1;
+}
+
+int store_delivery_analyze(struct store *s, struct arena *a, struct err *e)
+{
+	return store_exec(s, a, "delivery_analyze", 0, NULL, e) ? 0 : -1;
 }
 
 int store_delivery_hold_owner(struct store *s, struct arena *a, int owner, struct err *e)
