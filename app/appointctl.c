@@ -3,24 +3,37 @@
  *
  *   appointctl [-d DATABASE_URL] migrate [--dir DIR]
  *   appointctl [-d DATABASE_URL] seed [--file FILE]
+ *   appointctl [-d DATABASE_URL] key create --scope read|booking|admin [--name NAME]
+ *   appointctl [-d DATABASE_URL] key list
+ *   appointctl [-d DATABASE_URL] key revoke ID
  *   appointctl --version
+ *
+ * `key create` prints "id: <key id>" and, alone on the last line, the key:
+ * it is shown this once and stored only as a hash.
  *
  * The database comes from -d, else APPOINTD_DATABASE_URL, else DATABASE_URL.
  */
-#include "config.h"
+#include <config.h>
 
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/apikey.h"
+#include "core/arena.h"
 #include "core/err.h"
+#include "core/ids.h"
+#include "engine/codec.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: appointctl [-d DATABASE_URL] migrate [--dir DIR]\n"
 		   "       appointctl [-d DATABASE_URL] seed [--file FILE]\n"
+		   "       appointctl [-d DATABASE_URL] key create --scope read|booking|admin [--name NAME]\n"
+		   "       appointctl [-d DATABASE_URL] key list\n"
+		   "       appointctl [-d DATABASE_URL] key revoke ID\n"
 		   "       appointctl --version\n");
 }
 
@@ -57,11 +70,81 @@ static int cmd_seed(PGconn *c, const char *file)
 	return ok ? 0 : 1;
 }
 
+static int cmd_key(const char *db, const char *sub, const char *arg, const char *scope,
+		   const char *name)
+{
+	struct store *s = store_open(db, 5000, 2000);
+	struct arena a;
+	struct err e;
+	int rc = 0, i;
+
+	arena_init(&a, 4096);
+	err_init(&e);
+	if (!s || store_ready(s, &e) < 0) {
+		rc = 1;
+	} else if (strcmp(sub, "create") == 0) {
+		char key[APIKEY_LEN + 1], hash[APIKEY_HASH_LEN + 1], id[37];
+
+		if (!scope || apikey_scope_parse(scope) == APIKEY_NONE || arg) {
+			fprintf(stderr, "appointctl: key create needs --scope read, booking or admin\n");
+			rc = 2;
+		} else if (name && (codec_printable_len(name) < 0 || strlen(name) > 200)) {
+			fprintf(stderr, "appointctl: --name must be at most 200 printable bytes\n");
+			rc = 2;
+		} else if (apikey_new(key) < 0) {
+			fprintf(stderr, "appointctl: no randomness for a key\n");
+			rc = 1;
+		} else {
+			id_uuid4(id);
+			apikey_hash(key, hash);
+			if (store_key_insert(s, &a, id, name, scope, hash, &e) == 0) {
+				printf("id: %s\nscope: %s\n%s\n", id, scope, key);
+			} else {
+				rc = 1;
+			}
+		}
+	} else if (strcmp(sub, "list") == 0 && !arg) {
+		PGresult *r = store_key_list(s, &a, &e);
+
+		if (!r) {
+			rc = 1;
+		} else {
+			printf("%-36s  %-7s  %-20s  %-20s  %s\n", "id", "scope", "created", "revoked", "name");
+			for (i = 0; i < PQntuples(r); i++)
+				printf("%-36s  %-7s  %-20s  %-20s  %s\n", PQgetvalue(r, i, 0),
+				       PQgetvalue(r, i, 1), PQgetvalue(r, i, 3),
+				       PQgetvalue(r, i, 4)[0] ? PQgetvalue(r, i, 4) : "-",
+				       PQgetvalue(r, i, 2));
+		}
+	} else if (strcmp(sub, "revoke") == 0 && arg) {
+		char id[CODEC_UUID_LEN + 1];
+
+		if (!codec_uuid_parse(arg, id)) {
+			fprintf(stderr, "appointctl: %s is not a key id\n", arg);
+			rc = 1;
+		} else if (store_key_revoke(s, &a, id, &e) == 0) {
+			printf("revoked %s\n", id);
+		} else {
+			rc = 1;
+		}
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	if (err_is_set(&e))
+		fprintf(stderr, "appointctl: key %s: %s\n", sub, e.message);
+	err_clear(&e);
+	arena_destroy(&a);
+	store_close(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = getenv("APPOINTD_DATABASE_URL");
 	const char *dir = getenv("APPOINTD_MIGRATIONS_DIR");
-	const char *seed = NULL, *cmd = NULL;
+	const char *seed = NULL, *cmd = NULL, *sub = NULL, *arg = NULL;
+	const char *scope = NULL, *name = NULL;
 	PGconn *c;
 	struct err e;
 	int i, rc;
@@ -83,14 +166,23 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc) {
+			scope = argv[++i];
+		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
+			name = argv[++i];
 		} else if (!cmd) {
 			cmd = argv[i];
+		} else if (strcmp(cmd, "key") == 0 && !sub) {
+			sub = argv[i];
+		} else if (strcmp(cmd, "key") == 0 && !arg) {
+			arg = argv[i];
 		} else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!cmd || (strcmp(cmd, "migrate") && strcmp(cmd, "seed"))) {
+	if (!cmd || (strcmp(cmd, "migrate") && strcmp(cmd, "seed") && strcmp(cmd, "key")) ||
+	    (strcmp(cmd, "key") == 0 && !sub)) {
 		usage(stderr);
 		return 2;
 	}
@@ -98,6 +190,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "appointctl: no database: give -d or set DATABASE_URL\n");
 		return 2;
 	}
+	if (strcmp(cmd, "key") == 0)
+		return cmd_key(db, sub, arg, scope, name);
 	c = PQconnectdb(db);
 	if (PQstatus(c) != CONNECTION_OK) {
 		fprintf(stderr, "appointctl: cannot connect: %s", PQerrorMessage(c));

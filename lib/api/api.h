@@ -6,6 +6,8 @@
 #ifndef APPOINTD_API_H
 #define APPOINTD_API_H
 
+#include <stdint.h>
+
 #include "core/config.h"
 #include "core/err.h"
 #include "http/http.h"
@@ -15,10 +17,23 @@ struct store;
 struct tz_cache;
 struct sched;
 
-/* The authenticated caller; scopes arrive with API keys. */
+/* The authenticated caller. */
 struct api_principal {
 	const char *key_id; /* NULL: anonymous */
+	int scope;          /* enum apikey_scope */
+};
+
+/* Keys a worker has checked recently (api_auth.c). */
+#define API_KEY_CACHE 32
+struct api_key_entry {
+	char hash[65];      /* "" = free */
+	char id[37];
 	int scope;
+	int64_t checked_ms;
+};
+struct api_key_cache {
+	struct api_key_entry entry[API_KEY_CACHE];
+	unsigned next;
 };
 
 /* What a worker owns for its whole life. */
@@ -28,7 +43,16 @@ struct api_ctx {
 	struct pool_shared *shm;
 	const struct config *cfg;
 	struct api_principal principal;
+	struct api_key_cache keys;
 };
+
+/*
+ * Checks the caller's key (token: a ?token= value, else the Authorization
+ * header) against the scope a route needs (enum apikey_scope; NONE = open):
+ * 401 without a live key, 403 when its scope is too narrow.
+ */
+int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token, int need,
+		     struct err *e);
 
 typedef int (*api_handler)(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			   struct err *e);

@@ -202,6 +202,17 @@ int store_delivery_analyze(struct store *s, struct arena *a, struct err *e);
 /* Takes the relay's session lock (owner) so others see its leases as live. */
 int store_delivery_hold_owner(struct store *s, struct arena *a, int owner, struct err *e);
 
+/* ---- API keys (store_key.c) */
+int store_key_insert(struct store *s, struct arena *a, const char *id, const char *name,
+		     const char *scope, const char *hash, struct err *e);
+/* 1 with id and scope for a live key with this hash, 0 if none, -1 on error. */
+int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *id,
+		     const char **scope, struct err *e);
+/* Rows: id, scope, name, created (ISO), revoked (ISO or ""). */
+PGresult *store_key_list(struct store *s, struct arena *a, struct err *e);
+/* Revoking twice keeps the first time; 404 if there is no such key. */
+int store_key_revoke(struct store *s, struct arena *a, const char *id, struct err *e);
+
 /* ---- migrations (store_migrate.c), for appointctl */
 int store_migrate(PGconn *conn, const char *dir, int verbose, struct err *e);
 

@@ -2,13 +2,15 @@
 # http.sh - requests/s of GET availability and POST booking through nginx and
 # the pool, next to nginx answering a static 200 (the HTTP ceiling), measured
 # with wrk in one run on one machine. Bounded: about a minute. Called by
-# `./dev bench http` with APPOINTD_URL, APPOINTD_VAR and APPOINTD_ROOT set.
+# `./dev bench http` with APPOINTD_URL, APPOINTD_VAR, APPOINTD_ROOT and
+# APPOINTD_ADMIN_KEY set.
 set -euo pipefail
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-16}
 THREADS=2
 url=$APPOINTD_URL
 var=$APPOINTD_VAR
+auth="Authorization: Bearer $APPOINTD_ADMIN_KEY"
 
 # The ceiling: a bare nginx on its own port.
 static_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -28,7 +30,7 @@ nginx -c "$var/static/nginx.conf" -p "$var/static" 2>/dev/null
 trap 'kill -QUIT $(cat "$var/static/nginx.pid") 2>/dev/null || true' EXIT
 
 provider=$(python3 -c 'import uuid; print(uuid.uuid4())')
-curl -fsS -XPOST "$url/api/providers/$provider/schedule" -H 'Content-Type: application/json' \
+curl -fsS -XPOST "$url/api/providers/$provider/schedule" -H 'Content-Type: application/json' -H "$auth" \
 	-d '{"timezone":"Europe/Berlin","appointmentDuration":5,"slotInterval":5,
 	     "weeklySchedule":{"monday":{"start":"00:00","end":"24:00"},"tuesday":{"start":"00:00","end":"24:00"},
 	     "wednesday":{"start":"00:00","end":"24:00"},"thursday":{"start":"00:00","end":"24:00"},
@@ -48,9 +50,9 @@ run() { # name, wrk args...
 	echo "$rps" >"$var/bench.$name"
 }
 echo "wrk: $THREADS threads, $CONNS connections, $DURATION each, after a 2 s warm-up"
-wrk -t1 -c4 -d2s "$url/api/providers/$provider/availability?date=$date" >/dev/null
+wrk -t1 -c4 -d2s -H "$auth" "$url/api/providers/$provider/availability?date=$date" >/dev/null
 run static_200 "http://127.0.0.1:$static_port/"
-run availability_1_date "$url/api/providers/$provider/availability?date=$date"
-run booking "$url/api/appointments" -s "$APPOINTD_ROOT/t/bench/booking.lua" -- "$base" "$provider" "$THREADS"
+run availability_1_date -H "$auth" "$url/api/providers/$provider/availability?date=$date"
+run booking "$url/api/appointments" -s "$APPOINTD_ROOT/t/bench/booking.lua" -- "$base" "$provider" "$THREADS" "$APPOINTD_ADMIN_KEY"
 awk -v s="$(cat "$var/bench.static_200")" -v a="$(cat "$var/bench.availability_1_date")" -v b="$(cat "$var/bench.booking")" \
 	'BEGIN { printf "ratios to the static-200 ceiling: availability %.1f%%, booking %.1f%%\n", 100*a/s, 100*b/s }'

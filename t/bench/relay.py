@@ -60,6 +60,7 @@ BURST = int(os.environ.get("BENCH_RELAY_BURST", "5000"))
 RUNS = int(os.environ.get("BENCH_RELAY_RUNS", "3"))
 BUDGET = float(os.environ.get("BENCH_RELAY_BUDGET", "170"))
 ANALYZE = os.environ.get("BENCH_RELAY_ANALYZE") == "1"
+AUTH = {"Authorization": "Bearer " + os.environ["APPOINTD_ADMIN_KEY"]} if os.environ.get("APPOINTD_ADMIN_KEY") else {}
 CLIENTS = 8           # booking threads (open loop: they only keep to the schedule)
 DRAIN_S = 15          # latency: longest wait for the last events after the last booking
 BURST_CAP_S = 25      # throughput: longest wait for one burst
@@ -112,7 +113,10 @@ def api(method, path, body=None, conn=None):
     if own:
         conn = http.client.HTTPConnection(API_HOST, API_PORT, timeout=30)
     data = json.dumps(body) if body is not None else None
-    conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+    headers = dict(AUTH)
+    if data:
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
     r = conn.getresponse()
     raw = r.read()
     if own:

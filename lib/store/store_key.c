@@ -1,0 +1,62 @@
+/*
+ * store_key.c - the api_keys table. Only hashes are stored or compared;
+ * the key itself never reaches the database or a log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/stmt.h"
+#include "store/store.h"
+
+const struct store_stmt store_key_stmts[] = {
+	{ "key_insert", "INSERT INTO api_keys (id, name, scope, key_hash) VALUES ($1, $2, $3, $4)" },
+	{ "key_lookup", "SELECT id, scope FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL" },
+	{ "key_list",
+	  "SELECT id, scope, coalesce(name, ''), to_char(created_at AT TIME ZONE 'UTC',"
+	  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(to_char(revoked_at AT TIME ZONE 'UTC',"
+	  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM api_keys ORDER BY created_at, id" },
+	{ "key_revoke",
+	  "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1" },
+	{ NULL, NULL }
+};
+
+int store_key_insert(struct store *s, struct arena *a, const char *id, const char *name,
+		     const char *scope, const char *hash, struct err *e)
+{
+	const char *p[4] = { id, name, scope, hash };
+
+	return store_exec(s, a, "key_insert", 4, p, e) ? 0 : -1;
+}
+
+int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *id,
+		     const char **scope, struct err *e)
+{
+	const char *p[1] = { hash };
+	PGresult *r = store_exec(s, a, "key_lookup", 1, p, e);
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0)
+		return 0;
+	snprintf(id, CODEC_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+	*scope = PQgetvalue(r, 0, 1);
+	return 1;
+}
+
+PGresult *store_key_list(struct store *s, struct arena *a, struct err *e)
+{
+	return store_exec(s, a, "key_list", 0, NULL, e);
+}
+
+int store_key_revoke(struct store *s, struct arena *a, const char *id, struct err *e)
+{
+	const char *p[1] = { id };
+	PGresult *r = store_exec(s, a, "key_revoke", 1, p, e);
+
+	if (!r)
+		return -1;
+	if (strcmp(PQcmdTuples(r), "0") == 0)
+		return ERR_NOT_FOUND(e, "No API key with id %s.", id);
+	return 0;
+}
