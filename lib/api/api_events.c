@@ -37,7 +37,7 @@ int api_events(struct api_ctx *c, struct http_req *req, struct http_resp *resp, 
 	/* Each stored envelope goes out byte for byte, "sequence" spliced in first. */
 	cap = 64;
 	for (i = 0; i < n; i++)
-		cap += strlen(ev[i].envelope) + 32;
+		cap += strlen(ev[i].envelope) + 48; /* ",{\"sequence\":" + 19 digits + "," */
 	out = arena_alloc(req->arena, cap);
 	len += (size_t)sprintf(out, "{\"events\":[");
 	next = after;
