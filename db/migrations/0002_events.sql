@@ -95,13 +95,15 @@ BEGIN
         FROM (SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT max_rows) p
     ), numbered AS (
         UPDATE outbox o SET seq = picked.s FROM picked WHERE o.id = picked.id
-        RETURNING o.id, o.seq, o.event_id, o.event_type, o.aggregate_id
+        RETURNING o.id, o.seq, o.event_id, o.event_type, o.aggregate_id, o.created_at
     ), fanned AS (
+        -- A subscription gets the changes made after it was created, however
+        -- late the dispatch runs.
         INSERT INTO webhook_deliveries (webhook_id, outbox_id, seq, aggregate_id, event_id,
                                         event_type)
         SELECT w.id, nb.id, nb.seq, nb.aggregate_id, nb.event_id, nb.event_type
         FROM numbered nb
-        JOIN webhooks w ON w.active
+        JOIN webhooks w ON w.active AND nb.created_at >= w.created_at
             AND (w.event_types IS NULL OR nb.event_type = ANY (w.event_types))
         RETURNING 1
     )

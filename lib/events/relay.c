@@ -65,7 +65,7 @@ struct relay {
 	const char *conf_path;
 	struct config cfg;
 	struct store *store;
-	const PGconn *session;   /* connection the LISTEN and owner lock ran on */
+	uint64_t session;        /* store session the LISTEN and owner lock ran on; 0 = none */
 	int owner;
 	CURLM *multi;
 	struct relay_xfer *xfers;
@@ -135,13 +135,14 @@ static int relay_db_ready(struct relay *r)
 	if (relay_now_ms() < r->db_retry_ms)
 		return -1;
 	err_init(&e);
-	if (store_ready(r->store, &e) == 0 && r->store->conn != r->session) {
+	/* Compared by count, not pointer: a new PGconn may reuse the old one's address. */
+	if (store_ready(r->store, &e) == 0 && r->store->sessions != r->session) {
 		res = PQexec(r->store->conn, "LISTEN appointd_outbox");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			ERR_UNAVAILABLE(&e, "LISTEN failed");
 		PQclear(res);
 		if (!err_is_set(&e) && store_delivery_hold_owner(r->store, &r->arena, r->owner, &e) == 0) {
-			r->session = r->store->conn;
+			r->session = r->store->sessions;
 			r->notified = 1;
 			r->wake = 1;
 			if (r->db_down_logged)
@@ -153,7 +154,7 @@ static int relay_db_ready(struct relay *r)
 		if (!r->db_down_logged)
 			relay_log("error", "database_unavailable", "%s", e.message);
 		r->db_down_logged = 1;
-		r->session = NULL;
+		r->session = 0;
 		r->db_retry_ms = relay_now_ms() + RELAY_DB_RETRY_MS;
 		err_clear(&e);
 		return -1;
@@ -452,6 +453,11 @@ static void relay_fill(struct relay *r, int poll)
 				relay_db_failed(r, &e, "analyzing the deliveries table");
 		}
 	}
+	/* A reconnect inside the store: claim only once the new session holds the owner lock. */
+	if (r->store->sessions != r->session) {
+		r->wake = 1;
+		return;
+	}
 	want = r->cfg.relay_concurrency - r->inflight;
 	if (want > r->cfg.relay_batch)
 		want = r->cfg.relay_batch;
@@ -514,7 +520,7 @@ static void relay_notifications(struct relay *r)
 {
 	PGnotify *n;
 
-	if (!r->session || r->store->conn != r->session)
+	if (!r->session || r->store->sessions != r->session || !r->store->conn)
 		return;
 	if (!PQconsumeInput(r->store->conn))
 		return; /* the next store call reconnects */
@@ -564,7 +570,8 @@ static void relay_wait(struct relay *r)
 	if (timeout < 0)
 		timeout = 0;
 	fds[nfds++] = (struct curl_waitfd){ relay_pipe[0], CURL_WAIT_POLLIN, 0 };
-	if (r->session && r->store->conn == r->session && PQsocket(r->store->conn) >= 0)
+	if (r->session && r->store->sessions == r->session && r->store->conn &&
+	    PQsocket(r->store->conn) >= 0)
 		fds[nfds++] = (struct curl_waitfd){ PQsocket(r->store->conn), CURL_WAIT_POLLIN, 0 };
 	curl_multi_poll(r->multi, fds, nfds, (int)timeout, NULL);
 	while (read(relay_pipe[0], buf, sizeof buf) > 0) {

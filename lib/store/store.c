@@ -88,6 +88,7 @@ static int connect_now(struct store *s, struct err *e)
 		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
 	}
 	s->in_tx = 0;
+	s->sessions++;
 	return 0;
 }
 

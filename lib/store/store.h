@@ -27,6 +27,7 @@ struct store {
 	int lock_timeout_ms;
 	int in_tx;
 	uint64_t reconnects;
+	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
 	uint64_t errors;
 };
 
