@@ -88,6 +88,14 @@ int api_webhook_deliveries(struct api_ctx *c, struct http_req *req, struct http_
 int api_webhook_retry(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		      struct err *e);
 
+/*
+ * Runs fn under the request's Idempotency-Key, if it has one (api_idem.c):
+ * replays a stored answer, 409 IDEMPOTENCY_KEY_IN_USE, 422
+ * IDEMPOTENCY_KEY_REUSED; without the header it just calls fn.
+ */
+int api_idempotent(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		   api_handler fn, struct err *e);
+
 /* Shared by handlers (api_common.c). */
 /*
  * An optional integer query parameter in [min, max] (default when absent);

@@ -505,6 +505,11 @@ static void relay_prune(struct relay *r)
 		cJSON_AddNumberToObject(o, "pendingDeliveries", (double)deliveries);
 		daemon_log_end(o);
 	}
+	/* Idempotency-Key answers live 24 hours, whatever the event retention. */
+	if (store_idem_prune(r->store, &r->arena, &deleted, &e) < 0) {
+		relay_db_failed(r, &e, "pruning idempotency keys");
+		return;
+	}
 	if (r->cfg.relay_retention_hours == 0)
 		return;
 	if (store_outbox_prune(r->store, &r->arena, r->cfg.relay_retention_hours, RELAY_PRUNE_BATCH,

@@ -20,6 +20,7 @@ struct route {
 	api_handler fn;
 	int takes_json;
 	int scope;           /* enum apikey_scope the caller's key needs */
+	int idempotent;      /* honours Idempotency-Key */
 };
 
 #define OPEN APIKEY_NONE
@@ -28,23 +29,23 @@ struct route {
 #define ADMIN APIKEY_ADMIN
 
 static const struct route routes[] = {
-	{ "GET", "/health", api_health, 0, OPEN },
-	{ "GET", "/status", api_status, 0, OPEN }, /* nginx: loopback only */
-	{ "POST", "/api/providers/*/schedule", api_provider_schedule, 1, ADMIN },
-	{ "GET", "/api/providers/*", api_provider_get, 0, READ },
-	{ "GET", "/api/providers/*/availability", api_availability, 0, READ },
-	{ "POST", "/api/appointments", api_appt_create, 1, BOOKING },
-	{ "GET", "/api/appointments", api_appt_list, 0, READ },
-	{ "GET", "/api/appointments/*", api_appt_get, 0, READ },
-	{ "PUT", "/api/appointments/*", api_appt_reschedule, 1, BOOKING },
-	{ "DELETE", "/api/appointments/*", api_appt_cancel, 0, BOOKING },
-	{ "GET", "/api/events", api_events, 0, ADMIN },
-	{ "POST", "/api/webhooks", api_webhook_create, 1, ADMIN },
-	{ "GET", "/api/webhooks", api_webhook_list, 0, ADMIN },
-	{ "GET", "/api/webhooks/*", api_webhook_get, 0, ADMIN },
-	{ "DELETE", "/api/webhooks/*", api_webhook_delete, 0, ADMIN },
-	{ "GET", "/api/webhooks/*/deliveries", api_webhook_deliveries, 0, ADMIN },
-	{ "POST", "/api/webhooks/*/deliveries/*/retry", api_webhook_retry, 0, ADMIN },
+	{ "GET", "/health", api_health, 0, OPEN, 0 },
+	{ "GET", "/status", api_status, 0, OPEN, 0 }, /* nginx: loopback only */
+	{ "POST", "/api/providers/*/schedule", api_provider_schedule, 1, ADMIN, 0 },
+	{ "GET", "/api/providers/*", api_provider_get, 0, READ, 0 },
+	{ "GET", "/api/providers/*/availability", api_availability, 0, READ, 0 },
+	{ "POST", "/api/appointments", api_appt_create, 1, BOOKING, 1 },
+	{ "GET", "/api/appointments", api_appt_list, 0, READ, 0 },
+	{ "GET", "/api/appointments/*", api_appt_get, 0, READ, 0 },
+	{ "PUT", "/api/appointments/*", api_appt_reschedule, 1, BOOKING, 1 },
+	{ "DELETE", "/api/appointments/*", api_appt_cancel, 0, BOOKING, 1 },
+	{ "GET", "/api/events", api_events, 0, ADMIN, 0 },
+	{ "POST", "/api/webhooks", api_webhook_create, 1, ADMIN, 0 },
+	{ "GET", "/api/webhooks", api_webhook_list, 0, ADMIN, 0 },
+	{ "GET", "/api/webhooks/*", api_webhook_get, 0, ADMIN, 0 },
+	{ "DELETE", "/api/webhooks/*", api_webhook_delete, 0, ADMIN, 0 },
+	{ "GET", "/api/webhooks/*/deliveries", api_webhook_deliveries, 0, ADMIN, 0 },
+	{ "POST", "/api/webhooks/*/deliveries/*/retry", api_webhook_retry, 0, ADMIN, 0 },
 };
 
 /* Matches path against pattern; on success id[0], id[1] are the '*' segments (arena copies). */
@@ -222,7 +223,10 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 	} else if (api_authenticate(c, req, NULL, found->scope, &e) == 0 &&
 		   (!found->takes_json || decode_body(req, &e) == 0) &&
 		   http_parse_query(req, &e) == 0) {
-		if (found->fn(c, req, resp, &e) == 0 && !err_is_set(&e)) {
+		int rc = found->idempotent ? api_idempotent(c, req, resp, found->fn, &e)
+					   : found->fn(c, req, resp, &e);
+
+		if (rc == 0 && !err_is_set(&e)) {
 			err_clear(&e);
 			return;
 		}

@@ -39,7 +39,7 @@ static int prepare_all(struct store *s)
 {
 	const struct store_stmt *tables[] = { store_provider_stmts, store_appt_stmts,
 					      store_outbox_stmts, store_webhook_stmts,
-					      store_delivery_stmts, store_key_stmts };
+					      store_delivery_stmts, store_key_stmts, store_idem_stmts };
 	size_t t;
 
 	for (t = 0; t < sizeof tables / sizeof tables[0]; t++) {
@@ -88,6 +88,7 @@ static int connect_now(struct store *s, struct err *e)
 		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
 	}
 	s->in_tx = 0;
+	s->depth = 0;
 	s->sessions++;
 	return 0;
 }
@@ -192,17 +193,28 @@ int store_ping(struct store *s, struct err *e)
 
 int store_begin(struct store *s, struct err *e)
 {
+	if (s->in_tx) {
+		s->depth++;
+		return 0;
+	}
 	if (simple(s, "BEGIN", e))
 		return -1;
 	s->in_tx = 1;
+	s->depth = 1;
 	return 0;
 }
 
 int store_commit(struct store *s, struct err *e)
 {
-	int rc = simple(s, "COMMIT", e);
+	int rc;
 
+	if (s->in_tx && s->depth > 1) {
+		s->depth--;
+		return 0;
+	}
+	rc = simple(s, "COMMIT", e);
 	s->in_tx = 0;
+	s->depth = 0;
 	return rc;
 }
 
@@ -210,9 +222,13 @@ void store_rollback(struct store *s)
 {
 	PGresult *r;
 
-	if (!s->in_tx || !s->conn)
+	if (!s->in_tx || !s->conn) {
+		s->in_tx = 0;
+		s->depth = 0;
 		return;
+	}
 	s->in_tx = 0;
+	s->depth = 0;
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return;
 	r = PQexec(s->conn, "ROLLBACK");

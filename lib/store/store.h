@@ -26,6 +26,7 @@ struct store {
 	int statement_timeout_ms;
 	int lock_timeout_ms;
 	int in_tx;
+	int depth;               /* store_begin nesting: only the outermost commits */
 	uint64_t reconnects;
 	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
 	uint64_t errors;
@@ -38,6 +39,7 @@ int store_ready(struct store *s, struct err *e);
 /* SELECT 1: the /health check. */
 int store_ping(struct store *s, struct err *e);
 
+/* Nests: an inner begin/commit pair only counts (Idempotency-Key wraps handlers). */
 int store_begin(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 /* Rolls back an open transaction, if any; safe to call always. */
@@ -213,6 +215,18 @@ int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *i
 PGresult *store_key_list(struct store *s, struct arena *a, struct err *e);
 /* Revoking twice keeps the first time; 404 if there is no such key. */
 int store_key_revoke(struct store *s, struct arena *a, const char *id, struct err *e);
+
+/* ---- Idempotency-Key answers (store_idem.c) */
+/* In a transaction: *got = 0 when another request holds this key now. */
+int store_idem_lock(struct store *s, struct arena *a, const char *key_id, const char *idem_key,
+		    int *got, struct err *e);
+/* 1 with the stored answer (younger than 24 h), 0 if none. */
+int store_idem_get(struct store *s, struct arena *a, const char *key_id, const char *idem_key,
+		   const char **hash, int *status, const char **response, struct err *e);
+int store_idem_put(struct store *s, struct arena *a, const char *key_id, const char *idem_key,
+		   const char *hash, int status, const char *response, struct err *e);
+/* Deletes answers older than 24 h (the relay's maintenance cycle). */
+int store_idem_prune(struct store *s, struct arena *a, int64_t *deleted, struct err *e);
 
 /* ---- migrations (store_migrate.c), for appointctl */
 int store_migrate(PGconn *conn, const char *dir, int verbose, struct err *e);
