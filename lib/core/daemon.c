@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,19 @@ void daemon_log_end(cJSON *o)
 		}
 	}
 	cJSON_Delete(o);
+}
+
+void daemon_log_msg(const char *level, const char *event, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	cJSON *o = daemon_log_begin(level, event);
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(o, "message", msg);
+	daemon_log_end(o);
 }
 
 int daemon_open_log(const char *path, int orig_stderr)

@@ -17,6 +17,9 @@ void daemon_iso8601(char *buf, size_t n, int64_t ms, int with_ms);
 cJSON *daemon_log_begin(const char *level, const char *event);
 /* Writes the line with one write() (lines from many processes never interleave); frees o. */
 void daemon_log_end(cJSON *o);
+/* One {"time", "level", "event", "message"} line; the message is printf-style. */
+void daemon_log_msg(const char *level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Points fd 2 at path (O_APPEND); "" or "-" means orig_stderr (if >= 0). */
 int daemon_open_log(const char *path, int orig_stderr);
 /* The pid a pidfile names, or 0. */

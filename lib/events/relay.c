@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,22 +107,6 @@ static void relay_on_signal(int sig)
 	errno = saved;
 }
 
-static void relay_log(const char *level, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void relay_log(const char *level, const char *event, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	cJSON *o = daemon_log_begin(level, event);
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(o, "message", msg);
-	daemon_log_end(o);
-}
-
 /* ------------------------------------------------------------ database */
 
 /* Connects if needed; on a new session, LISTENs and takes the owner lock. */
@@ -146,13 +129,13 @@ static int relay_db_ready(struct relay *r)
 			r->notified = 1;
 			r->wake = 1;
 			if (r->db_down_logged)
-				relay_log("info", "database_back", "connected again");
+				daemon_log_msg("info", "database_back", "connected again");
 			r->db_down_logged = 0;
 		}
 	}
 	if (err_is_set(&e)) {
 		if (!r->db_down_logged)
-			relay_log("error", "database_unavailable", "%s", e.message);
+			daemon_log_msg("error", "database_unavailable", "%s", e.message);
 		r->db_down_logged = 1;
 		r->session = 0;
 		r->db_retry_ms = relay_now_ms() + RELAY_DB_RETRY_MS;
@@ -164,7 +147,7 @@ static int relay_db_ready(struct relay *r)
 
 static void relay_db_failed(struct relay *r, struct err *e, const char *what)
 {
-	relay_log("error", "database_error", "%s: %s", what, e->message);
+	daemon_log_msg("error", "database_error", "%s: %s", what, e->message);
 	err_clear(e);
 	store_rollback(r->store);
 	r->db_retry_ms = relay_now_ms() + RELAY_DB_RETRY_MS;
@@ -195,7 +178,7 @@ static int relay_flush(struct relay *r)
 			rc = -1;
 			break;
 		}
-		relay_log("warn", "webhook_deactivated", "webhook %s answered 410 Gone", w->valuestring);
+		daemon_log_msg("warn", "webhook_deactivated", "webhook %s answered 410 Gone", w->valuestring);
 		cJSON_Delete(w);
 	}
 	if (rc < 0) {
@@ -273,7 +256,7 @@ static int relay_start(struct relay *r, const struct delivery_claim *c)
 	/* Each attempt is signed with its own timestamp. */
 	snprintf(ts, sizeof ts, "%lld", (long long)now);
 	if (sign_signature(c->secret, c->event_id, now, c->body, c->body_len, sig) < 0) {
-		relay_log("error", "bad_secret", "webhook %s has a malformed secret", c->webhook_id);
+		daemon_log_msg("error", "bad_secret", "webhook %s has a malformed secret", c->webhook_id);
 		goto fail;
 	}
 	if (relay_add_header(x, "content-type: %s", "application/json") ||
@@ -518,7 +501,7 @@ static void relay_prune(struct relay *r)
 		return;
 	}
 	if (deleted > 0)
-		relay_log("info", "pruned", "%lld old events and deliveries removed", (long long)deleted);
+		daemon_log_msg("info", "pruned", "%lld old events and deliveries removed", (long long)deleted);
 }
 
 static void relay_notifications(struct relay *r)
@@ -543,22 +526,22 @@ static void relay_reload(struct relay *r)
 
 	err_init(&e);
 	if (config_load(&next, r->conf_path, &e) < 0) {
-		relay_log("error", "reload_failed", "%s; keeping the running configuration", e.message);
+		daemon_log_msg("error", "reload_failed", "%s; keeping the running configuration", e.message);
 		err_clear(&e);
 		return;
 	}
 	if (strcmp(next.database_url, r->cfg.database_url) != 0)
-		relay_log("warn", "reload", "database_url changes take effect on restart");
+		daemon_log_msg("warn", "reload", "database_url changes take effect on restart");
 	snprintf(next.database_url, sizeof next.database_url, "%s", r->cfg.database_url);
 	if (strcmp(next.relay_log_path, r->cfg.relay_log_path) != 0 &&
 	    daemon_open_log(next.relay_log_path, -1) < 0)
-		relay_log("error", "reload", "cannot open %s; logging stays where it was",
+		daemon_log_msg("error", "reload", "cannot open %s; logging stays where it was",
 			  next.relay_log_path);
 	r->cfg = next;
 	r->notified = 1;
 	r->wake = 1;
 	r->next_prune_ms = 0;
-	relay_log("info", "reload", "configuration reread");
+	daemon_log_msg("info", "reload", "configuration reread");
 }
 
 static void relay_wait(struct relay *r)
@@ -649,11 +632,11 @@ int relay_run(const char *conf_path, const struct config *cfg)
 	int64_t stop_deadline = 0;
 
 	if (relay_setup(&r, conf_path, cfg) < 0) {
-		relay_log("error", "start_failed", "out of memory or descriptors");
+		daemon_log_msg("error", "start_failed", "out of memory or descriptors");
 		relay_teardown(&r);
 		return 1;
 	}
-	relay_log("info", "started", "owner %d, %d deliveries at once, retry schedule of %d",
+	daemon_log_msg("info", "started", "owner %d, %d deliveries at once, retry schedule of %d",
 		  r.owner, r.cfg.relay_concurrency, r.cfg.relay_retries);
 	for (;;) {
 		if (relay_sig_hup) {
@@ -663,12 +646,12 @@ int relay_run(const char *conf_path, const struct config *cfg)
 		if (relay_sig_usr1) {
 			relay_sig_usr1 = 0;
 			if (daemon_open_log(r.cfg.relay_log_path, -1) < 0)
-				relay_log("error", "reopen_failed", "%s", strerror(errno));
+				daemon_log_msg("error", "reopen_failed", "%s", strerror(errno));
 		}
 		if (relay_sig_term && !stopping) {
 			stopping = 1;
 			stop_deadline = relay_now_ms() + r.cfg.relay_timeout_ms + RELAY_STOP_FLUSH_MS;
-			relay_log("info", "stopping", "finishing %d deliveries in flight", r.inflight);
+			daemon_log_msg("info", "stopping", "finishing %d deliveries in flight", r.inflight);
 		}
 		if (relay_db_ready(&r) == 0) {
 			relay_flush(&r);
@@ -692,10 +675,10 @@ int relay_run(const char *conf_path, const struct config *cfg)
 		relay_wait(&r);
 	}
 	if (cJSON_GetArraySize(r.results) > 0)
-		relay_log("error", "results_lost", "%d delivery results unrecorded (database "
+		daemon_log_msg("error", "results_lost", "%d delivery results unrecorded (database "
 			  "unavailable); those deliveries will be attempted again",
 			  cJSON_GetArraySize(r.results));
-	relay_log("info", "stopped", "bye");
+	daemon_log_msg("info", "stopped", "bye");
 	relay_teardown(&r);
 	return 0;
 }

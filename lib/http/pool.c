@@ -114,22 +114,6 @@ static int64_t pool_clock_ms(clockid_t id)
 #define pool_mono_ms() pool_clock_ms(CLOCK_MONOTONIC)
 #define pool_real_ms() pool_clock_ms(CLOCK_REALTIME)
 
-static void pool_log_msg(const char *level, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void pool_log_msg(const char *level, const char *event, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	cJSON *o = daemon_log_begin(level, event);
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(o, "message", msg);
-	daemon_log_end(o);
-}
-
 static void pool_log_child(const char *level, const char *event, pid_t pid, int slot)
 {
 	cJSON *o = daemon_log_begin(level, event);
@@ -151,7 +135,7 @@ static int pool_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	pool_log_msg("error", "start_failed", "%s", msg);
+	daemon_log_msg("error", "start_failed", "%s", msg);
 	if (pool_orig_stderr >= 0) {
 		struct stat a, b;
 
@@ -183,7 +167,7 @@ static void pool_worker_reopen_if_asked(void)
 		return;
 	pool_w_reopen = 0;
 	if (daemon_open_log(pool_w_cfg->log_path, pool_orig_stderr) < 0)
-		pool_log_msg("error", "log_reopen_failed", "%s: %s", pool_w_cfg->log_path,
+		daemon_log_msg("error", "log_reopen_failed", "%s: %s", pool_w_cfg->log_path,
 			     strerror(errno));
 }
 
@@ -460,11 +444,11 @@ static int pool_open_listener(struct pool_master *m)
 		if (getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &one, &len) < 0 || !one)
 			return pool_fatal("LISTEN_FDS: fd 3 is not a listening socket"), -1;
 		if (n > 1)
-			pool_log_msg("warn", "listen_inherited",
+			daemon_log_msg("warn", "listen_inherited",
 				     "%ld sockets passed; serving only fd 3", n);
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		m->inherited = 1;
-		pool_log_msg("info", "listen_inherited", "fd 3 from the service manager");
+		daemon_log_msg("info", "listen_inherited", "fd 3 from the service manager");
 		return 3;
 	}
 	if (pool_unix_path(m->cfg->listen, &path))
@@ -505,7 +489,7 @@ static int pool_drop_privileges(struct pool_master *m)
 	if (rc < 0)
 		return pool_fatal("%s", why);
 	if (rc > 0)
-		pool_log_msg(rc == 1 ? "info" : "warn", rc == 1 ? "privileges_dropped" : "user_ignored",
+		daemon_log_msg(rc == 1 ? "info" : "warn", rc == 1 ? "privileges_dropped" : "user_ignored",
 			     "%s", why);
 	return 0;
 }
@@ -544,7 +528,7 @@ static int pool_spawn(struct pool_master *m, int i)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		__atomic_store_n(&s->state, POOL_SLOT_EMPTY, __ATOMIC_RELEASE);
-		pool_log_msg("error", "fork_failed", "%s", strerror(errno));
+		daemon_log_msg("error", "fork_failed", "%s", strerror(errno));
 		m->next_spawn_ms = pool_mono_ms() + POOL_TICK_MS;
 		return -1;
 	}
@@ -794,30 +778,30 @@ static void pool_reload(struct pool_master *m)
 
 	err_init(&e);
 	if (config_load(&next, m->conf_path, &e) < 0) {
-		pool_log_msg("error", "reload_failed", "%s; keeping the running configuration",
+		daemon_log_msg("error", "reload_failed", "%s; keeping the running configuration",
 			     e.message);
 		err_clear(&e);
 		return;
 	}
 	if (strcmp(next.listen, m->cfg->listen) != 0) {
-		pool_log_msg("warn", "reload_partial", "listen changed to %s: needs a restart",
+		daemon_log_msg("warn", "reload_partial", "listen changed to %s: needs a restart",
 			     next.listen);
 		memcpy(next.listen, m->cfg->listen, sizeof next.listen);
 	}
 	if (next.listen_backlog != m->cfg->listen_backlog) {
-		pool_log_msg("warn", "reload_partial", "listen_backlog change needs a restart");
+		daemon_log_msg("warn", "reload_partial", "listen_backlog change needs a restart");
 		next.listen_backlog = m->cfg->listen_backlog;
 	}
 	if (strcmp(next.pidfile, m->cfg->pidfile) != 0) {
-		pool_log_msg("warn", "reload_partial", "pidfile change needs a restart");
+		daemon_log_msg("warn", "reload_partial", "pidfile change needs a restart");
 		memcpy(next.pidfile, m->cfg->pidfile, sizeof next.pidfile);
 	}
 	if (strcmp(next.user, m->cfg->user) != 0) {
-		pool_log_msg("warn", "reload_partial", "user change needs a restart");
+		daemon_log_msg("warn", "reload_partial", "user change needs a restart");
 		memcpy(next.user, m->cfg->user, sizeof next.user);
 	}
 	if (strcmp(next.log_path, m->cfg->log_path) != 0 && daemon_open_log(next.log_path, pool_orig_stderr) < 0) {
-		pool_log_msg("error", "log_reopen_failed", "%s: %s; keeping the old log",
+		daemon_log_msg("error", "log_reopen_failed", "%s: %s; keeping the old log",
 			     next.log_path, strerror(errno));
 		memcpy(next.log_path, m->cfg->log_path, sizeof next.log_path);
 	}
@@ -840,7 +824,7 @@ static void pool_begin_stop(struct pool_master *m)
 
 	m->stopping = 1;
 	m->stop_deadline_ms = now + POOL_STOP_TIMEOUT_MS;
-	pool_log_msg("info", "stopping", "finishing requests in hand");
+	daemon_log_msg("info", "stopping", "finishing requests in hand");
 	for (int i = 0; i < POOL_MAX_WORKERS; i++)
 		if (m->child[i].pid)
 			pool_ask_to_finish(m, i);
@@ -862,7 +846,7 @@ static void pool_stop_tick(struct pool_master *m)
 	if (now >= m->stop_deadline_ms) {
 		if (!m->killed_stragglers) {
 			m->killed_stragglers = 1;
-			pool_log_msg("warn", "stop_timeout", "killing %d workers still running",
+			daemon_log_msg("warn", "stop_timeout", "killing %d workers still running",
 				     pool_live(m));
 			for (int i = 0; i < POOL_MAX_WORKERS; i++)
 				if (m->child[i].pid) {
@@ -896,11 +880,11 @@ static void pool_retire_tick(struct pool_master *m)
 static void pool_cleanup(struct pool_master *m)
 {
 	if (m->sock_path[0] && !m->inherited && unlink(m->sock_path) < 0 && errno != ENOENT)
-		pool_log_msg("warn", "cleanup", "cannot remove %s: %s", m->sock_path,
+		daemon_log_msg("warn", "cleanup", "cannot remove %s: %s", m->sock_path,
 			     strerror(errno));
 	if (m->pidfile[0] && daemon_pidfile_read(m->pidfile) == m->pid &&
 	    unlink(m->pidfile) < 0)
-		pool_log_msg("warn", "cleanup", "cannot remove %s: %s", m->pidfile,
+		daemon_log_msg("warn", "cleanup", "cannot remove %s: %s", m->pidfile,
 			     strerror(errno));
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
@@ -942,10 +926,10 @@ static void pool_loop(struct pool_master *m)
 		if (pool_sig_usr1) {
 			pool_sig_usr1 = 0;
 			if (daemon_open_log(m->cfg->log_path, pool_orig_stderr) < 0)
-				pool_log_msg("error", "log_reopen_failed", "%s: %s",
+				daemon_log_msg("error", "log_reopen_failed", "%s: %s",
 					     m->cfg->log_path, strerror(errno));
 			else
-				pool_log_msg("info", "log_reopened", "%s", m->cfg->log_path);
+				daemon_log_msg("info", "log_reopened", "%s", m->cfg->log_path);
 			pool_signal_all(m, SIGUSR1);
 		}
 		pool_sig_chld = 0;
@@ -1028,7 +1012,7 @@ int pool_run(const char *conf_path, struct config *cfg, pool_worker_fn fn, void 
 		daemon_log_end(o);
 	}
 	pool_loop(&m);
-	pool_log_msg("info", "stopped", "all workers have exited");
+	daemon_log_msg("info", "stopped", "all workers have exited");
 	rc = 0;
 out:
 	pool_cleanup(&m);

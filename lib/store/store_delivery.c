@@ -136,6 +136,17 @@ static void row_to_delivery(PGresult *r, int i, struct delivery *d)
 	d->delivered_ms = ms_or(r, i, 9, INT64_MIN);
 }
 
+/* The one row a get or requeue returns; 404 when there is none. */
+static int one_delivery(PGresult *r, struct delivery *out, struct err *e)
+{
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0)
+		return ERR_NOT_FOUND(e, "Delivery not found.");
+	row_to_delivery(r, 0, out);
+	return 0;
+}
+
 int store_delivery_list(struct store *s, struct arena *a, const struct delivery_filter *f,
 			struct delivery **out, int *n, struct err *e)
 {
@@ -160,28 +171,17 @@ int store_delivery_get(struct store *s, struct arena *a, const char *webhook_id,
 		       const char *id, int lock, struct delivery *out, struct err *e)
 {
 	const char *p[2] = { webhook_id, id };
-	PGresult *r = store_exec(s, a, lock ? "delivery_get_for_update" : "delivery_get", 2, p, e);
 
-	if (!r)
-		return -1;
-	if (PQntuples(r) == 0)
-		return ERR_NOT_FOUND(e, "Delivery not found.");
-	row_to_delivery(r, 0, out);
-	return 0;
+	return one_delivery(store_exec(s, a, lock ? "delivery_get_for_update" : "delivery_get", 2, p,
+				       e), out, e);
 }
 
 int store_delivery_requeue(struct store *s, struct arena *a, const char *id,
 			   struct delivery *out, struct err *e)
 {
 	const char *p[1] = { id };
-	PGresult *r = store_exec(s, a, "delivery_requeue", 1, p, e);
 
-	if (!r)
-		return -1;
-	if (PQntuples(r) == 0)
-		return ERR_NOT_FOUND(e, "Delivery not found.");
-	row_to_delivery(r, 0, out);
-	return 0;
+	return one_delivery(store_exec(s, a, "delivery_requeue", 1, p, e), out, e);
 }
 
 int store_delivery_claim(struct store *s, struct arena *a, int owner, int max, int per_webhook,

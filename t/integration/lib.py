@@ -193,6 +193,15 @@ def outbox(aggregate_id=None, like=None):
     return out
 
 
+def outbox_bytes(event_id):
+    """The outbox payload of one event, byte for byte."""
+    u = event_id[4:] if event_id.startswith("evt_") else event_id
+    rows = sql("SELECT encode(convert_to(payload, 'UTF8'), 'hex') FROM outbox "
+               "WHERE event_id::text IN (%s, %s)" % (q(u), q(event_id)))
+    assert len(rows) == 1, "outbox row of %s: %r" % (event_id, rows)
+    return bytes.fromhex(rows[0][0])
+
+
 def outbox_count(aggregate_id):
     return int(sql_value("SELECT count(*) FROM outbox WHERE aggregate_id = %s" % q(aggregate_id)))
 

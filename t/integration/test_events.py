@@ -8,7 +8,7 @@ import time
 import urllib.parse
 
 from lib import (assert_utc_ms, book, book_ok, cancel, check_error, expect, future_date, get,
-                 make_provider, minutes, outbox, q, request, reschedule, sql, uuid4, wait_until)
+                 make_provider, minutes, outbox, outbox_bytes, request, reschedule, sql, uuid4, wait_until)
 
 EVT_RE = re.compile(r"^evt_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -103,15 +103,6 @@ def feed_tail():
         else:
             lo = mid
     return hi
-
-
-def outbox_bytes(event_id):
-    """The outbox payload of one event, byte for byte."""
-    u = event_id[4:] if event_id.startswith("evt_") else event_id
-    rows = sql("SELECT encode(convert_to(payload, 'UTF8'), 'hex') FROM outbox "
-               "WHERE event_id::text IN (%s, %s)" % (q(u), q(event_id)))
-    assert len(rows) == 1, "outbox row of %s: %r" % (event_id, rows)
-    return bytes.fromhex(rows[0][0])
 
 
 def strip_seq(e):

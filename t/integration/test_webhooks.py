@@ -23,7 +23,7 @@ import urllib.parse
 
 from lib import (VAR, assert_utc_ms, book, book_ok, cancel, check_error, delete, expect,
                  future_date, get, make_provider, minutes, now_utc, outbox, parse_instant, patient,
-                 post, q, request, reschedule, sql, uuid4, wait_until)
+                 outbox_bytes, post, request, reschedule, uuid4, wait_until)
 from receiver import Receiver
 
 BUILD_DIR = os.environ.get("APPOINTD_BUILD_DIR") or os.path.join(VAR, "build-default")
@@ -157,15 +157,6 @@ def retry_r(wid, did):
 def event_ids(aggregate_id):
     """{eventType: eventId} of one aggregate's events (from the outbox)."""
     return {r["event_type"]: r["envelope"]["eventId"] for r in outbox(aggregate_id=aggregate_id)}
-
-
-def outbox_bytes(event_id):
-    """The outbox payload of one event, byte for byte."""
-    u = event_id[4:] if event_id.startswith("evt_") else event_id
-    rows = sql("SELECT encode(convert_to(payload, 'UTF8'), 'hex') FROM outbox "
-               "WHERE event_id::text IN (%s, %s)" % (q(u), q(event_id)))
-    assert len(rows) == 1, "outbox row of %s: %r" % (event_id, rows)
-    return bytes.fromhex(rows[0][0])
 
 
 def feed_event(seq):
