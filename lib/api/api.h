@@ -59,6 +59,7 @@ typedef int (*api_handler)(struct api_ctx *c, struct http_req *req, struct http_
 
 int api_health(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
 int api_status(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_metrics(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
 int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e);
 int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,

@@ -1,10 +1,14 @@
 /*
- * api_ops.c - GET /health (database reachable?) and GET /status (the pool's
- * scoreboard, as php-fpm's status page). Neither needs a key; nginx exposes
- * /status to loopback only.
+ * api_ops.c - GET /health (database reachable?), GET /status (the pool's
+ * scoreboard, as php-fpm's status page) and GET /metrics (Prometheus text
+ * for the whole pool, plus the relays' backlog and deliveries from the
+ * database). None needs a key; nginx exposes /status and /metrics to
+ * loopback only.
  */
 #include "api/api.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "store/store.h"
@@ -36,6 +40,92 @@ int api_status(struct api_ctx *c, struct http_req *req, struct http_resp *resp, 
 	(void)e;
 	resp->status = 200;
 	resp->raw = arena_strdup(req->arena, text ? text : "{}");
+	free(text);
+	return 0;
+}
+
+/* The pool's gauges and counters from the scoreboard. */
+static void api_metrics_pool(const struct pool_shared *shm, FILE *out)
+{
+	struct pool_counts k = pool_count_workers(shm);
+
+	fprintf(out, "# HELP appointd_workers Live pool workers by state.\n"
+		"# TYPE appointd_workers gauge\n"
+		"appointd_workers{state=\"busy\"} %d\n"
+		"appointd_workers{state=\"idle\"} %d\n"
+		"appointd_workers{state=\"starting\"} %d\n",
+		k.busy, k.idle, k.total - k.busy - k.idle);
+	fprintf(out, "# HELP appointd_pool_start_time_seconds When the master started (unix time).\n"
+		"# TYPE appointd_pool_start_time_seconds gauge\n"
+		"appointd_pool_start_time_seconds %" PRId64 "\n", shm->start_time);
+	fprintf(out, "# HELP appointd_pool_accepted_total Connections the workers accepted.\n"
+		"# TYPE appointd_pool_accepted_total counter\n"
+		"appointd_pool_accepted_total %" PRIu64 "\n"
+		"# HELP appointd_pool_respawns_total Workers replaced after dying abnormally.\n"
+		"# TYPE appointd_pool_respawns_total counter\n"
+		"appointd_pool_respawns_total %" PRIu64 "\n"
+		"# HELP appointd_pool_recycled_total Workers replaced after max_requests.\n"
+		"# TYPE appointd_pool_recycled_total counter\n"
+		"appointd_pool_recycled_total %" PRIu64 "\n"
+		"# HELP appointd_pool_killed_slow_total Workers killed past request_timeout.\n"
+		"# TYPE appointd_pool_killed_slow_total counter\n"
+		"appointd_pool_killed_slow_total %" PRIu64 "\n"
+		"# HELP appointd_pool_slow_requests_total Requests slower than slow_request_ms.\n"
+		"# TYPE appointd_pool_slow_requests_total counter\n"
+		"appointd_pool_slow_requests_total %" PRIu64 "\n",
+		(uint64_t)shm->accepted, (uint64_t)shm->respawns, (uint64_t)shm->recycled,
+		(uint64_t)shm->killed_slow, (uint64_t)shm->slow_requests);
+}
+
+/* What the relays left in the database; without the database, only "down". */
+static void api_metrics_relay(struct api_ctx *c, struct http_req *req, FILE *out)
+{
+	struct delivery_totals t;
+	int64_t events = 0, deliveries = 0;
+	struct err db;
+	int up;
+
+	err_init(&db);
+	up = store_outbox_backlog(c->store, req->arena, &events, &deliveries, &db) == 0 &&
+	     store_delivery_totals(c->store, req->arena, &t, &db) == 0;
+	err_clear(&db);
+	fprintf(out, "# HELP appointd_database_up Whether this scrape could read the database.\n"
+		"# TYPE appointd_database_up gauge\n"
+		"appointd_database_up %d\n", up);
+	if (!up)
+		return;
+	fprintf(out, "# HELP appointd_outbox_backlog Committed events not yet handed to the subscriptions.\n"
+		"# TYPE appointd_outbox_backlog gauge\n"
+		"appointd_outbox_backlog %" PRId64 "\n"
+		"# HELP appointd_webhook_deliveries_pending Webhook deliveries waiting for a (re)try.\n"
+		"# TYPE appointd_webhook_deliveries_pending gauge\n"
+		"appointd_webhook_deliveries_pending %" PRId64 "\n"
+		"# HELP appointd_webhook_deliveries_total Delivery attempts the relays recorded, by outcome.\n"
+		"# TYPE appointd_webhook_deliveries_total counter\n"
+		"appointd_webhook_deliveries_total{outcome=\"delivered\"} %" PRId64 "\n"
+		"appointd_webhook_deliveries_total{outcome=\"retried\"} %" PRId64 "\n"
+		"appointd_webhook_deliveries_total{outcome=\"failed\"} %" PRId64 "\n",
+		events, deliveries, t.delivered, t.retried, t.failed);
+}
+
+int api_metrics(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return ERR_INTERNAL(e, "Internal server error.");
+	metrics_render(&c->shm->metrics, out);
+	api_metrics_pool(c->shm, out);
+	api_metrics_relay(c, req, out);
+	if (fclose(out) != 0 || !text) {
+		free(text);
+		return ERR_INTERNAL(e, "Internal server error.");
+	}
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	resp->raw = arena_strdup(req->arena, text);
 	free(text);
 	return 0;
 }

@@ -39,6 +39,7 @@ struct http_req {
 	const char *path_id;         /* the {id} segment of the route, if any */
 	const char *path_id2;        /* a second one (/api/webhooks/{id}/deliveries/{id}/retry) */
 	const char *route;           /* route pattern, for logs */
+	int route_id;                /* 1.. the route table's row, 0 unmatched (metrics) */
 	int nparams;
 	struct http_param params[HTTP_MAX_QUERY_PARAMS];
 	int64_t now_ms;

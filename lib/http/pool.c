@@ -1031,18 +1031,41 @@ static const char *pool_state_name(int state)
 	}
 }
 
+static int pool_scan_bound(const struct pool_shared *shm)
+{
+	int n = shm->nslots;
+
+	return n < 0 || n > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : n;
+}
+
+struct pool_counts pool_count_workers(const struct pool_shared *shm)
+{
+	struct pool_counts k = { 0, 0, 0 };
+	int n = pool_scan_bound(shm);
+
+	for (int i = 0; i < n; i++) {
+		int state = __atomic_load_n(&shm->slots[i].state, __ATOMIC_ACQUIRE);
+
+		if (state == POOL_SLOT_EMPTY || shm->slots[i].pid == 0)
+			continue;
+		k.total++;
+		k.busy += state == POOL_SLOT_BUSY;
+		k.idle += state == POOL_SLOT_IDLE;
+	}
+	return k;
+}
+
 char *pool_status_json(const struct pool_shared *shm)
 {
 	char ts[40];
-	int total = 0, busy = 0, idle = 0, n = shm->nslots;
+	int n = pool_scan_bound(shm);
+	struct pool_counts k = pool_count_workers(shm);
 	int64_t now = pool_real_ms();
 	cJSON *o = cJSON_CreateObject(), *workers, *procs;
 	char *out;
 
 	if (!o)
 		return NULL;
-	if (n < 0 || n > POOL_MAX_WORKERS)
-		n = POOL_MAX_WORKERS;
 	daemon_iso8601(ts, sizeof ts, shm->start_time * 1000, 0);
 	cJSON_AddStringToObject(o, "startTime", ts);
 	cJSON_AddNumberToObject(o, "uptimeSeconds", (double)(now / 1000 - shm->start_time));
@@ -1062,9 +1085,6 @@ char *pool_status_json(const struct pool_shared *shm)
 
 		if (state == POOL_SLOT_EMPTY || pid == 0)
 			continue;
-		total++;
-		busy += state == POOL_SLOT_BUSY;
-		idle += state == POOL_SLOT_IDLE;
 		p = cJSON_CreateObject();
 		cJSON_AddNumberToObject(p, "pid", pid);
 		cJSON_AddNumberToObject(p, "slot", i);
@@ -1082,9 +1102,9 @@ char *pool_status_json(const struct pool_shared *shm)
 			cJSON_AddStringToObject(p, "route", route);
 		cJSON_AddItemToArray(procs, p);
 	}
-	cJSON_AddNumberToObject(workers, "total", total);
-	cJSON_AddNumberToObject(workers, "busy", busy);
-	cJSON_AddNumberToObject(workers, "idle", idle);
+	cJSON_AddNumberToObject(workers, "total", k.total);
+	cJSON_AddNumberToObject(workers, "busy", k.busy);
+	cJSON_AddNumberToObject(workers, "idle", k.idle);
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;

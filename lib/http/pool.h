@@ -11,7 +11,8 @@
  * Signals become flags handled in the main loop (self-pipe).
  *
  * Master and workers share a scoreboard in an anonymous shared mapping made
- * before the first fork; the workers serve /status from it.
+ * before the first fork; the workers serve /status and /metrics from it, and
+ * the request metrics in it outlive any worker.
  */
 #ifndef APPOINTD_POOL_H
 #define APPOINTD_POOL_H
@@ -22,6 +23,7 @@
 #include <sys/types.h>
 
 #include "core/config.h"
+#include "http/metrics.h"
 
 #define POOL_MAX_WORKERS 256
 
@@ -45,6 +47,11 @@ struct pool_shared {
 	volatile uint64_t slow_requests;  /* requests over slow_request_ms */
 	volatile int nslots;              /* every live slot is below this (>= workers; +1 in a reload) */
 	struct pool_slot slots[POOL_MAX_WORKERS];
+	struct metrics metrics;
+};
+
+struct pool_counts {
+	int total, busy, idle;
 };
 
 /*
@@ -78,6 +85,9 @@ int pool_worker_accept(int listen_fd, FCGX_Request *req);
 void pool_slot_busy(struct pool_shared *shm, int slot, const char *route);
 void pool_slot_idle(struct pool_shared *shm, int slot, int64_t duration_ms,
 		    int64_t slow_ms);
+
+/* Live workers by state, from the scoreboard. */
+struct pool_counts pool_count_workers(const struct pool_shared *shm);
 
 /* The pool's state as the /status JSON body (malloc'd). */
 char *pool_status_json(const struct pool_shared *shm);

@@ -12,6 +12,7 @@
 
 #include "core/apikey.h"
 #include "engine/codec.h"
+#include "http/metrics.h"
 #include "store/store.h"
 
 struct route {
@@ -31,6 +32,7 @@ struct route {
 static const struct route routes[] = {
 	{ "GET", "/health", api_health, 0, OPEN, 0 },
 	{ "GET", "/status", api_status, 0, OPEN, 0 }, /* nginx: loopback only */
+	{ "GET", "/metrics", api_metrics, 0, OPEN, 0 }, /* nginx: loopback only */
 	{ "POST", "/api/providers/*/schedule", api_provider_schedule, 1, ADMIN, 0 },
 	{ "GET", "/api/providers/*", api_provider_get, 0, READ, 0 },
 	{ "GET", "/api/providers/*/availability", api_availability, 0, READ, 0 },
@@ -47,6 +49,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/webhooks/*/deliveries", api_webhook_deliveries, 0, ADMIN, 0 },
 	{ "POST", "/api/webhooks/*/deliveries/*/retry", api_webhook_retry, 0, ADMIN, 0 },
 };
+_Static_assert(sizeof routes / sizeof routes[0] < METRICS_ROUTES,
+	       "every route needs a row in struct metrics");
 
 /* Matches path against pattern; on success id[0], id[1] are the '*' segments (arena copies). */
 static int match(struct arena *a, const char *pattern, const char *path, const char *id[2])
@@ -185,6 +189,39 @@ void router_error(struct http_req *req, struct http_resp *resp, const struct err
 		http_resp_header(resp, "WWW-Authenticate", "Bearer");
 }
 
+const char *router_route_label(int route, const char **method)
+{
+	static char labels[sizeof routes / sizeof routes[0]][80];
+	size_t i = (size_t)route - 1;
+
+	if (route == 0) {
+		*method = "*";
+		return "unmatched";
+	}
+	if (route < 0 || i >= sizeof routes / sizeof routes[0] || route >= METRICS_ROUTES)
+		return NULL;
+	if (!labels[i][0]) {
+		char *o = labels[i];
+		const char *p;
+
+		for (p = routes[i].pattern; *p && o < labels[i] + sizeof labels[i] - 5; p++) {
+			if (*p == '*')
+				o += sprintf(o, "{id}");
+			else
+				*o++ = *p;
+		}
+		*o = '\0';
+	}
+	*method = routes[i].method;
+	return labels[i];
+}
+
+int router_route_books(int route)
+{
+	return route > 0 && (size_t)route <= sizeof routes / sizeof routes[0] &&
+	       routes[route - 1].fn == api_appt_create;
+}
+
 void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp)
 {
 	const struct route *found = NULL;
@@ -203,6 +240,7 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 			req->path_id = id[0];
 			req->path_id2 = id[1];
 			req->route = routes[i].pattern;
+			req->route_id = (int)i + 1;
 			break;
 		}
 		if (!strstr(allow, routes[i].method)) {

@@ -14,4 +14,13 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 /* Fills resp with the contract's error body for e. */
 void router_error(struct http_req *req, struct http_resp *resp, const struct err *e);
 
+/*
+ * For metrics: route id 1.. (struct http_req's route_id) as its pattern with
+ * {id} for each path id, and its method; id 0 is "unmatched" with method
+ * "*"; NULL past the table.
+ */
+const char *router_route_label(int route, const char **method);
+/* Whether the route id is POST /api/appointments (counted by outcome). */
+int router_route_books(int route);
+
 #endif

@@ -159,6 +159,10 @@ static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct
 	write_response(r, &req, &resp);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (double)(end.tv_sec - start.tv_sec) * 1000.0 + (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+	metrics_request(&shm->metrics, req.route_id, resp.status, (int64_t)(ms * 1000.0));
+	if (router_route_books(req.route_id))
+		metrics_booking(&shm->metrics, resp.status,
+				strstr(resp.headers, "Idempotent-Replayed:") != NULL);
 	access_log(&req, &resp, ms);
 	return (int64_t)ms;
 }
@@ -171,6 +175,7 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 	struct arena a;
 	struct tz_cache *own = NULL;
 	long served = 0;
+	uint64_t db_errors = 0, db_reconnects = 0; /* as last added to the shared metrics */
 
 	memset(&c, 0, sizeof c);
 	c.cfg = cfg;
@@ -190,6 +195,9 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 		int64_t ms;
 
 		ms = serve(&c, &r, &a, shm, slot);
+		metrics_db(&shm->metrics, c.store->errors - db_errors, c.store->reconnects - db_reconnects);
+		db_errors = c.store->errors;
+		db_reconnects = c.store->reconnects;
 		/* Flush before going idle: a deferred SIGTERM is delivered in pool_slot_idle. */
 		FCGX_Finish_r(&r);
 		pool_slot_idle(shm, slot, ms, cfg->slow_request_ms);

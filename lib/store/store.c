@@ -105,13 +105,13 @@ static int fail(struct store *s, PGresult *r, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
-	s->errors++;
+	if (state && strcmp(state, "23P01") == 0 && PQstatus(s->conn) == CONNECTION_OK)
+		return ERR_CONFLICT(e, "The requested slot is not available.");
+	s->errors++; /* a taken slot is an answer, not a database error */
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		e->retry_after = 1;
 		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
 	}
-	if (state && strcmp(state, "23P01") == 0)
-		return ERR_CONFLICT(e, "The requested slot is not available.");
 	if (state && (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 ||
 		      strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 		      strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)) {

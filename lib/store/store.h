@@ -197,6 +197,14 @@ int store_delivery_next_due(struct store *s, struct arena *a, int64_t *ms, struc
  */
 int store_delivery_record(struct store *s, struct arena *a, int owner, const char *results_json,
 			  struct err *e);
+/* Delivery attempts the relays recorded, ever, by outcome (for /metrics). */
+struct delivery_totals {
+	int64_t delivered;
+	int64_t retried;         /* failed attempts with another to come */
+	int64_t failed;          /* attempts after which the delivery was given up */
+};
+int store_delivery_totals(struct store *s, struct arena *a, struct delivery_totals *t,
+			  struct err *e);
 /* A 410 Gone: deactivates the webhook and fails its pending deliveries. */
 int store_delivery_gone(struct store *s, struct arena *a, const char *webhook_id,
 			struct err *e);

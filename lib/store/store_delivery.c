@@ -95,8 +95,9 @@ const struct store_stmt store_delivery_stmts[] = {
 	  " AND next_attempt_at IS NOT NULL" },
 	/* After a large fan-out: statistics from a small table make poor plans. */
 	{ "delivery_analyze", "ANALYZE webhook_deliveries" },
+	/* Records attempts and counts them by outcome in one statement (metrics). */
 	{ "delivery_record",
-	  "UPDATE webhook_deliveries d SET status = r.status, attempts = d.attempts + 1,"
+	  "WITH u AS (UPDATE webhook_deliveries d SET status = r.status, attempts = d.attempts + 1,"
 	  " last_status_code = r.code, last_error = r.error,"
 	  " next_attempt_at = CASE WHEN r.status = 'pending'"
 	  "  THEN now() + r.delay_ms * interval '1 millisecond' ELSE d.next_attempt_at END,"
@@ -104,7 +105,11 @@ const struct store_stmt store_delivery_stmts[] = {
 	  " leased_by = NULL, leased_until = NULL, updated_at = now()"
 	  " FROM json_to_recordset($2::json)"
 	  "  AS r(id uuid, status text, code integer, error text, delay_ms bigint)"
-	  " WHERE d.id = r.id AND d.leased_by = $1::integer" },
+	  " WHERE d.id = r.id AND d.leased_by = $1::integer RETURNING d.status)"
+	  " UPDATE delivery_stats t SET total = t.total + n.count"
+	  " FROM (SELECT CASE status WHEN 'pending' THEN 'retried' ELSE status END AS outcome,"
+	  "  count(*) FROM u GROUP BY 1) n WHERE t.outcome = n.outcome" },
+	{ "delivery_totals", "SELECT outcome, total FROM delivery_stats ORDER BY outcome" },
 	{ "delivery_gone",
 	  "WITH w AS (UPDATE webhooks SET active = false WHERE id = $1 RETURNING id)"
 	  " UPDATE webhook_deliveries d SET status = 'failed',"
@@ -236,6 +241,28 @@ int store_delivery_record(struct store *s, struct arena *a, int owner, const cha
 
 	snprintf(o, sizeof o, "%d", owner);
 	return store_exec(s, a, "delivery_record", 2, p, e) ? 0 : -1;
+}
+
+int store_delivery_totals(struct store *s, struct arena *a, struct delivery_totals *t,
+			  struct err *e)
+{
+	PGresult *r = store_exec(s, a, "delivery_totals", 0, NULL, e);
+
+	memset(t, 0, sizeof *t);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *outcome = PQgetvalue(r, i, 0);
+		int64_t n = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+
+		if (strcmp(outcome, "delivered") == 0)
+			t->delivered = n;
+		else if (strcmp(outcome, "retried") == 0)
+			t->retried = n;
+		else if (strcmp(outcome, "failed") == 0)
+			t->failed = n;
+	}
+	return 0;
 }
 
 int store_delivery_gone(struct store *s, struct arena *a, const char *webhook_id,
