@@ -34,6 +34,7 @@ class Nginx:
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
         self.conf = p.stdout.strip().splitlines()[-1]
+        self.site = os.path.join(os.path.dirname(self.conf), "appointd-site.conf")
         self.nginx("-q")
         assert lib.wait_until(lambda: self.request("/health", source=None)[0] == 200, 10), \
             "the second nginx did not come up"
@@ -119,7 +120,7 @@ def test_per_address_limit():
 
 def test_limits_off():
     with Nginx(per_addr=0, per_key=0) as ng:
-        conf = open(ng.conf).read()
+        conf = open(ng.site).read()
         assert "limit_req zone" not in conf
         got, _ = burst(ng, 30, key=lib.ADMIN_KEY)
         assert [s for s, _, _ in got] == [404] * 30
@@ -127,7 +128,7 @@ def test_limits_off():
 
 def test_generous_defaults():
     with Nginx() as ng:
-        conf = open(ng.conf).read()
+        conf = open(ng.site).read()
         for zone in ("appointd_addr", "appointd_key"):
             assert "zone=%s:10m rate=1000r/s;" % zone in conf, zone
             assert "limit_req zone=%s burst=2000 nodelay;" % zone in conf, zone
