@@ -824,6 +824,14 @@ def test_two_relays_deliver_each_event_once():
 
 
 def test_relay_sigterm_finishes_in_flight():
+    relay_stop_finishes_in_flight(signal.SIGTERM)
+
+
+def test_relay_sigquit_finishes_in_flight():
+    relay_stop_finishes_in_flight(signal.SIGQUIT)
+
+
+def relay_stop_finishes_in_flight(sig):
     assert os.path.exists(RELAY), "no relay binary at %s" % RELAY
     ensure_standard_relay()
     pid = make_provider("UTC")
@@ -838,9 +846,9 @@ def test_relay_sigterm_finishes_in_flight():
             rpid = standard_relay()
             assert rpid, "no standard relay"
             t_term = time.monotonic()
-            os.kill(rpid, signal.SIGTERM)
+            os.kill(rpid, sig)
             recv.slow(0)
-            assert wait_gone(rpid, timeout=20), "the relay did not exit after SIGTERM"
+            assert wait_gone(rpid, timeout=20), "the relay did not exit after signal %d" % sig
             t_exit = time.monotonic()
             in_flight = [a for a in recv.arrivals(provider=pid) if a.t < t_term]
             assert in_flight, "nothing was in flight"
@@ -849,7 +857,7 @@ def test_relay_sigterm_finishes_in_flight():
                 x = delivery_of(w["id"], a.webhook_id)
                 assert x and x["status"] == "delivered" and x["attempts"] == 1, \
                     "an in-flight delivery was not recorded before exit: %r" % x
-            print("    SIGTERM: %d in flight, exit %.2fs after the signal" % (len(in_flight), t_exit - t_term))
+            print("    signal %d: %d in flight, exit %.2fs after it" % (sig, len(in_flight), t_exit - t_term))
             start_standard_relay()
             assert recv.wait(lambda arr: ok_ids(arr) >= set(eids), timeout=15, provider=pid), \
                 recv.arrivals(provider=pid)
