@@ -7,8 +7,14 @@
  * answer before the one commit. So the answer exists exactly when the
  * change committed, a second request with the key while the first runs is
  * told 409 IDEMPOTENCY_KEY_IN_USE at once, and concurrent retries can never
- * make two appointments. Only 2xx answers are stored: an error changed
- * nothing, so a retry may run again.
+ * make two appointments.
+ *
+ * As the contract asks, every outcome is remembered except a request
+ * rejected before it could change anything (401, 403, 413, 415 and malformed
+ * JSON never reach the wrapper; 422 is not stored), so a corrected retry
+ * runs. A failed handler's work is undone to a savepoint, under the same
+ * lock, and its error answer (409, 404, 400, 5xx) stored in its place. Only
+ * when the database itself is gone is nothing stored.
  */
 #include "api/api.h"
 
@@ -20,16 +26,78 @@
 
 #define IDEM_KEY_MAX 255
 
-static int idem_key_ok(const char *k)
+/*
+ * The key as sent bare or as an RFC 8941 string ("..." with \" and \\
+ * escapes), so "k1" and k1 are one key; NULL unless it is 1 to
+ * IDEM_KEY_MAX printable ASCII characters.
+ */
+static const char *idem_key_value(struct arena *a, const char *k)
 {
 	size_t n = strlen(k), i;
+	char *out, *o;
 
-	if (n < 1 || n > IDEM_KEY_MAX)
-		return 0;
 	for (i = 0; i < n; i++)
 		if (k[i] < 0x20 || k[i] > 0x7e)
+			return NULL;
+	if (n == 0 || k[0] != '"')
+		return n >= 1 && n <= IDEM_KEY_MAX ? k : NULL;
+	if (n < 2 || k[n - 1] != '"')
+		return NULL;
+	out = o = arena_alloc(a, n);
+	for (i = 1; i < n - 1; i++) {
+		if (k[i] == '"')
+			return NULL;
+		if (k[i] == '\\') {
+			if (i + 1 >= n - 1 || (k[i + 1] != '"' && k[i + 1] != '\\'))
+				return NULL;
+			i++;
+		}
+		*o++ = k[i];
+	}
+	*o = '\0';
+	return o > out && (size_t)(o - out) <= IDEM_KEY_MAX ? out : NULL;
+}
+
+/* Stores the answer in resp under the key, in the open transaction. */
+static int idem_put(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    const char *k, const char *hash, struct err *e)
+{
+	if (resp->json) {
+		char *text = cJSON_PrintUnformatted(resp->json);
+
+		if (!text)
+			return ERR_INTERNAL(e, "Internal server error.");
+		resp->raw = arena_strdup(req->arena, text);
+		cJSON_free(text);
+		cJSON_Delete(resp->json);
+		resp->json = NULL;
+	}
+	return store_idem_put(c->store, req->arena, c->principal.key_id, k, hash, resp->status,
+			      resp->raw ? resp->raw : "", e);
+}
+
+/*
+ * The handler failed with e. Unless e is a rejection (422), undoes its work
+ * to the savepoint, answers with e and stores that answer; returns 0 then,
+ * -1 (e kept) when nothing could be stored.
+ */
+static int idem_remember_error(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			       const char *k, const char *hash, struct err *e)
+{
+	struct err db;
+
+	if (e->status == 422)
+		return -1;
+	err_init(&db);
+	if (store_rollback_to_savepoint(c->store, &db) == 0) {
+		http_resp_error(req, resp, e);
+		if (idem_put(c, req, resp, k, hash, &db) == 0 && store_commit(c->store, &db) == 0) {
+			err_clear(e);
 			return 0;
-	return 1;
+		}
+	}
+	err_clear(&db);
+	return -1;
 }
 
 /* Hex SHA-256 of what makes two requests "the same": method, path, query, body. */
@@ -56,13 +124,14 @@ static void request_hash(const struct http_req *req, char out[65])
 int api_idempotent(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		   api_handler fn, struct err *e)
 {
-	const char *k = req->idempotency_key, *stored_hash, *stored;
+	const char *k, *stored_hash, *stored;
 	char hash[65];
 	int got, status, found;
 
-	if (!k)
+	if (!req->idempotency_key)
 		return fn(c, req, resp, e);
-	if (!idem_key_ok(k) || !c->principal.key_id) {
+	k = idem_key_value(req->arena, req->idempotency_key);
+	if (!k || !c->principal.key_id) {
 		err_field(e, "Idempotency-Key", "must be 1 to %d printable ASCII characters",
 			  IDEM_KEY_MAX);
 		return -1;
@@ -89,22 +158,11 @@ int api_idempotent(struct api_ctx *c, struct http_req *req, struct http_resp *re
 		http_resp_header(resp, "Idempotent-Replayed", "true");
 		return 0;
 	}
-	if (fn(c, req, resp, e) || err_is_set(e))
+	if (store_savepoint(c->store, e))
 		return -1;
-	if (resp->status >= 200 && resp->status < 300) {
-		if (resp->json) {
-			char *text = cJSON_PrintUnformatted(resp->json);
-
-			if (!text)
-				return ERR_INTERNAL(e, "Internal server error.");
-			resp->raw = arena_strdup(req->arena, text);
-			cJSON_free(text);
-			cJSON_Delete(resp->json);
-			resp->json = NULL;
-		}
-		if (store_idem_put(c->store, req->arena, c->principal.key_id, k, hash, resp->status,
-				   resp->raw ? resp->raw : "", e))
-			return -1;
-	}
+	if (fn(c, req, resp, e) || err_is_set(e))
+		return idem_remember_error(c, req, resp, k, hash, e);
+	if (idem_put(c, req, resp, k, hash, e))
+		return -1;
 	return store_commit(c->store, e);
 }

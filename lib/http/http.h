@@ -61,5 +61,10 @@ int http_parse_query(struct http_req *req, struct err *e);
 /* The decoded value of a query parameter, or NULL. */
 const char *http_query(const struct http_req *req, const char *key);
 void http_resp_header(struct http_resp *resp, const char *name, const char *value);
+/*
+ * Fills resp with the contract's error body for e (a 5xx other than 503
+ * becomes a bare 500) and its headers: Allow, Retry-After, WWW-Authenticate.
+ */
+void http_resp_error(struct http_req *req, struct http_resp *resp, const struct err *e);
 
 #endif

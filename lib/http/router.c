@@ -156,7 +156,7 @@ static int decode_body(struct http_req *req, struct err *e)
 	return 0;
 }
 
-void router_error(struct http_req *req, struct http_resp *resp, const struct err *e)
+void http_resp_error(struct http_req *req, struct http_resp *resp, const struct err *e)
 {
 	struct err copy = *e;
 	char buf[16];
@@ -270,6 +270,6 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 		}
 	}
 	store_rollback(c->store);
-	router_error(req, resp, &e);
+	http_resp_error(req, resp, &e);
 	err_clear(&e);
 }

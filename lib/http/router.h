@@ -11,8 +11,6 @@
 
 /* Routes, validates and runs the request; always fills resp. */
 void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp);
-/* Fills resp with the contract's error body for e. */
-void router_error(struct http_req *req, struct http_resp *resp, const struct err *e);
 
 /*
  * For metrics: route id 1.. (struct http_req's route_id) as its pattern with

@@ -218,6 +218,26 @@ int store_commit(struct store *s, struct err *e)
 	return rc;
 }
 
+int store_savepoint(struct store *s, struct err *e)
+{
+	if (!s->in_tx)
+		return ERR_INTERNAL(e, "Internal server error.");
+	if (simple(s, "SAVEPOINT appointd_sp", e))
+		return -1;
+	s->savepoint_depth = s->depth;
+	return 0;
+}
+
+int store_rollback_to_savepoint(struct store *s, struct err *e)
+{
+	if (!s->in_tx)
+		return ERR_INTERNAL(e, "Internal server error.");
+	if (simple(s, "ROLLBACK TO SAVEPOINT appointd_sp", e))
+		return -1;
+	s->depth = s->savepoint_depth;
+	return 0;
+}
+
 void store_rollback(struct store *s)
 {
 	PGresult *r;

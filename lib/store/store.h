@@ -27,6 +27,7 @@ struct store {
 	int lock_timeout_ms;
 	int in_tx;
 	int depth;               /* store_begin nesting: only the outermost commits */
+	int savepoint_depth;     /* depth at store_savepoint */
 	uint64_t reconnects;
 	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
 	uint64_t errors;
@@ -44,6 +45,13 @@ int store_begin(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 /* Rolls back an open transaction, if any; safe to call always. */
 void store_rollback(struct store *s);
+/*
+ * Inside a transaction: marks a savepoint, and rolls back to it (undoing
+ * what nested store_begin callers did since, and clearing an aborted
+ * statement), so the outer transaction and its locks carry on.
+ */
+int store_savepoint(struct store *s, struct err *e);
+int store_rollback_to_savepoint(struct store *s, struct err *e);
 
 /* Runs a prepared statement; the result is freed with the arena. */
 PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int nparams,

@@ -1,7 +1,8 @@
 """Idempotency-Key on POST, PUT and DELETE of appointments: replays with
 Idempotent-Replayed, 422 for another request, 409 while in flight, scoped
-to the API key, only successes stored, concurrent retries book once, and
-answers older than 24 hours forgotten and pruned."""
+to the API key, every outcome but a rejection (422) remembered (409, 404,
+400 included), the key bare or as an RFC 8941 string, concurrent retries book
+once, and answers older than 24 hours forgotten and pruned."""
 
 import os
 import signal
@@ -58,22 +59,75 @@ def test_replay_and_reuse():
     assert lib.outbox_count(a["appointmentId"]) == 3  # confirmed, rescheduled, cancelled
 
 
-def test_scoped_to_the_api_key_and_errors_not_stored():
+def test_scoped_to_the_api_key_and_failures_replayed():
     pid = lib.make_provider()
     d = lib.future_date(weekday=3)
     k = "k-" + lib.uuid4()
     body = booking_body(pid, slot(d, "10:00"), lib.patient())
-    lib.expect(lib.post("/api/appointments", body, headers=idem(k)), 201)
+    mine = lib.expect(lib.post("/api/appointments", body, headers=idem(k)), 201)
     out = lib.dev("ctl", "key", "create", "--scope", "booking").splitlines()
     other = {"Authorization": "Bearer " + out[-1], "Idempotency-Key": k}
     # another API key's request with the same Idempotency-Key really runs: the slot is taken
-    r = lib.request("POST", "/api/appointments", body=body, headers=other, auth=False)
-    lib.check_error(r, 409, "CONFLICT")
-    assert "idempotent-replayed" not in r.headers
-    # and a failure is not stored: the retry runs again (and fails again, unreplayed)
-    r = lib.request("POST", "/api/appointments", body=body, headers=other, auth=False)
-    lib.check_error(r, 409, "CONFLICT")
-    assert "idempotent-replayed" not in r.headers
+    first = lib.request("POST", "/api/appointments", body=body, headers=other, auth=False)
+    lib.check_error(first, 409, "CONFLICT")
+    assert "idempotent-replayed" not in first.headers
+    # a 409 is an outcome: its retry replays it, even once the slot is free again
+    lib.expect(lib.delete("/api/appointments/" + mine["appointmentId"]), 200)
+    again = lib.request("POST", "/api/appointments", body=body, headers=other, auth=False)
+    assert again.status == 409 and again.body == first.body, again
+    assert again.headers.get("idempotent-replayed") == "true", again.headers
+    # without the key the slot books: the replay changed nothing
+    lib.expect(lib.post("/api/appointments", body), 201)
+
+
+def test_404_and_400_replayed_422_not_remembered():
+    pid = lib.make_provider()
+    d = lib.future_date(weekday=5)
+    k = "k-" + lib.uuid4()
+    gone = lib.uuid4()
+    r1 = lib.put("/api/appointments/" + gone, {"startTime": slot(d, "10:00")}, headers=idem(k))
+    lib.check_error(r1, 404, "NOT_FOUND")
+    r2 = lib.put("/api/appointments/" + gone, {"startTime": slot(d, "10:00")}, headers=idem(k))
+    assert r2.status == 404 and r2.body == r1.body and r2.headers.get("idempotent-replayed") == "true"
+    # a cancelled appointment cannot move: 400, remembered
+    a = lib.book_ok(pid, slot(d, "11:00"))
+    lib.expect(lib.delete("/api/appointments/" + a["appointmentId"]), 200)
+    k2 = "k-" + lib.uuid4()
+    b1 = lib.put("/api/appointments/" + a["appointmentId"], {"startTime": slot(d, "12:00")}, headers=idem(k2))
+    lib.check_error(b1, 400, "BAD_REQUEST")
+    b2 = lib.put("/api/appointments/" + a["appointmentId"], {"startTime": slot(d, "12:00")}, headers=idem(k2))
+    assert b2.status == 400 and b2.headers.get("idempotent-replayed") == "true", b2
+    # a 422 is a rejection: the corrected retry with the same key runs
+    k3 = "k-" + lib.uuid4()
+    p = lib.patient()
+    bad = booking_body(pid, "not-an-instant", p)
+    lib.check_error(lib.post("/api/appointments", bad, headers=idem(k3)), 422, "VALIDATION_ERROR")
+    fixed = lib.post("/api/appointments", booking_body(pid, slot(d, "13:00"), p), headers=idem(k3))
+    # a different body under the key is only "reused" if the 422 had been stored
+    assert fixed.status == 201 and "idempotent-replayed" not in fixed.headers, fixed
+    assert count_appts(pid, p) == 1
+
+
+def test_quoted_and_bare_key_are_one_key():
+    pid = lib.make_provider()
+    d = lib.future_date(weekday=6)
+    p = lib.patient()
+    body = booking_body(pid, slot(d, "10:00"), p)
+    k = "qk-" + lib.uuid4()
+    a = lib.expect(lib.post("/api/appointments", body, headers=idem('"%s"' % k)), 201)
+    r = lib.post("/api/appointments", body, headers=idem(k))
+    assert r.status == 201 and r.json == a and r.headers.get("idempotent-replayed") == "true", r
+    # escapes inside the quotes
+    k2 = 'q\\"x-' + lib.uuid4()          # sent as "q\\\"x-..." (backslash, quote)
+    body2 = booking_body(pid, slot(d, "11:00"), p)
+    sent = '"' + k2.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    b = lib.expect(lib.post("/api/appointments", body2, headers=idem(sent)), 201)
+    r = lib.post("/api/appointments", body2, headers=idem(k2))
+    assert r.status == 201 and r.json == b and r.headers.get("idempotent-replayed") == "true", r
+    assert count_appts(pid, p) == 2
+    for bad in ['""', '"open', '"bad\\q"', '"in"side"']:
+        lib.check_error(lib.post("/api/appointments", body, headers=idem(bad)), 422, "VALIDATION_ERROR",
+                        field="Idempotency-Key")
 
 
 def test_bad_keys_are_422():
