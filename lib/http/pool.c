@@ -1066,7 +1066,7 @@ char *pool_status_json(const struct pool_shared *shm)
 
 	if (!o)
 		return NULL;
-	daemon_iso8601(ts, sizeof ts, shm->start_time * 1000, 0);
+	daemon_iso8601(ts, sizeof ts, shm->start_time * 1000, 1);
 	cJSON_AddStringToObject(o, "startTime", ts);
 	cJSON_AddNumberToObject(o, "uptimeSeconds", (double)(now / 1000 - shm->start_time));
 	workers = cJSON_AddObjectToObject(o, "workers");

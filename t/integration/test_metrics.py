@@ -198,3 +198,13 @@ def test_metrics_and_status_only_for_loopback_127_0_0_1():
         assert r.status == 403, (path, r.status, body)
         assert b'"code":"FORBIDDEN"' in body, body
     expect(get("/metrics", auth=False), 200)
+
+
+def test_status_agrees_with_metrics():
+    j = expect(get("/status", auth=False), 200)
+    lib.assert_utc_ms(j["startTime"], "startTime")  # every returned instant has milliseconds
+    w = j["workers"]
+    assert w["total"] == len(j["processes"]) >= 1 and w["busy"] >= 1, j
+    s = scrape()
+    assert value(s, "appointd_pool_start_time_seconds") == \
+        int(lib.parse_instant(j["startTime"]).timestamp())
