@@ -66,6 +66,8 @@ int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *
 		     struct err *e);
 int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		     struct err *e);
+int api_provider_calendar(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			  struct err *e);
 int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e);
 int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
@@ -104,6 +106,11 @@ int api_idempotent(struct api_ctx *c, struct http_req *req, struct http_resp *re
  */
 int api_query_int(struct http_req *req, const char *name, int64_t min, int64_t max,
 		  int64_t dflt, int64_t *out, struct err *e);
+/*
+ * An optional instant query parameter (from, to): left alone when absent,
+ * otherwise parsed as request bodies' instants are (422 naming it).
+ */
+int api_query_instant(struct http_req *req, const char *name, int64_t *out, struct err *e);
 /* Loads and decodes a provider's stored configuration. */
 int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *config,
 			  struct sched *out, struct err *e);

@@ -290,18 +290,8 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 			err_field(e, "status", "must be CONFIRMED or CANCELLED");
 		f.status = v;
 	}
-	if ((v = http_query(req, "from"))) {
-		cJSON *s = cJSON_CreateString(v);
-
-		codec_instant_field(s, "from", &f.from_ms, e);
-		cJSON_Delete(s);
-	}
-	if ((v = http_query(req, "to"))) {
-		cJSON *s = cJSON_CreateString(v);
-
-		codec_instant_field(s, "to", &f.to_ms, e);
-		cJSON_Delete(s);
-	}
+	api_query_instant(req, "from", &f.from_ms, e);
+	api_query_instant(req, "to", &f.to_ms, e);
 	if (api_query_int(req, "limit", 1, LIST_MAX_LIMIT, LIST_DEFAULT_LIMIT, &limit, e) == 0)
 		f.limit = (int)limit;
 	if ((v = http_query(req, "cursor")))

@@ -59,6 +59,20 @@ void api_add_instant(cJSON *o, const char *key, int64_t ms)
 	cJSON_AddStringToObject(o, key, buf);
 }
 
+int api_query_instant(struct http_req *req, const char *name, int64_t *out, struct err *e)
+{
+	const char *v = http_query(req, name);
+	cJSON *s;
+	int rc;
+
+	if (!v)
+		return 0;
+	s = cJSON_CreateString(v);
+	rc = codec_instant_field(s, name, out, e);
+	cJSON_Delete(s);
+	return rc;
+}
+
 int api_query_int(struct http_req *req, const char *name, int64_t min, int64_t max,
 		  int64_t dflt, int64_t *out, struct err *e)
 {

@@ -32,6 +32,7 @@ struct http_req {
 	const char *request_id;
 	const char *authorization;
 	const char *idempotency_key;
+	const char *if_none_match;
 	const char *body;
 	size_t body_len;
 	int body_too_large;
@@ -60,6 +61,12 @@ struct http_resp {
 int http_parse_query(struct http_req *req, struct err *e);
 /* The decoded value of a query parameter, or NULL. */
 const char *http_query(const struct http_req *req, const char *key);
+/*
+ * The decoded value of the first `key` parameter in the raw query string,
+ * before http_parse_query has judged it (authentication reads ?token= before
+ * any query validation); NULL when absent or badly escaped.
+ */
+const char *http_query_peek(struct http_req *req, const char *key);
 void http_resp_header(struct http_resp *resp, const char *name, const char *value);
 /*
  * Fills resp with the contract's error body for e (a 5xx other than 503

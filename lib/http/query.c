@@ -78,6 +78,23 @@ int http_parse_query(struct http_req *req, struct err *e)
 	return 0;
 }
 
+const char *http_query_peek(struct http_req *req, const char *key)
+{
+	const char *p = req->query;
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		char *k = decode(req->arena, p, eq ? (size_t)(eq - p) : len);
+
+		if (k && strcmp(k, key) == 0)
+			return eq ? decode(req->arena, eq + 1, len - (size_t)(eq - p) - 1) : "";
+		p = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
 const char *http_query(const struct http_req *req, const char *key)
 {
 	int i;

@@ -21,13 +21,16 @@ struct route {
 	api_handler fn;
 	int takes_json;
 	int scope;           /* enum apikey_scope the caller's key needs */
-	int idempotent;      /* honours Idempotency-Key */
+	int flags;           /* ROUTE_* */
 };
 
 #define OPEN APIKEY_NONE
 #define READ APIKEY_READ
 #define BOOKING APIKEY_BOOKING
 #define ADMIN APIKEY_ADMIN
+
+#define ROUTE_IDEMPOTENT 1   /* honours Idempotency-Key */
+#define ROUTE_QUERY_TOKEN 2  /* also takes the key as ?token= (calendar clients send no headers) */
 
 static const struct route routes[] = {
 	{ "GET", "/health", api_health, 0, OPEN, 0 },
@@ -36,11 +39,12 @@ static const struct route routes[] = {
 	{ "POST", "/api/providers/*/schedule", api_provider_schedule, 1, ADMIN, 0 },
 	{ "GET", "/api/providers/*", api_provider_get, 0, READ, 0 },
 	{ "GET", "/api/providers/*/availability", api_availability, 0, READ, 0 },
-	{ "POST", "/api/appointments", api_appt_create, 1, BOOKING, 1 },
+	{ "GET", "/api/providers/*/calendar.ics", api_provider_calendar, 0, READ, ROUTE_QUERY_TOKEN },
+	{ "POST", "/api/appointments", api_appt_create, 1, BOOKING, ROUTE_IDEMPOTENT },
 	{ "GET", "/api/appointments", api_appt_list, 0, READ, 0 },
 	{ "GET", "/api/appointments/*", api_appt_get, 0, READ, 0 },
-	{ "PUT", "/api/appointments/*", api_appt_reschedule, 1, BOOKING, 1 },
-	{ "DELETE", "/api/appointments/*", api_appt_cancel, 0, BOOKING, 1 },
+	{ "PUT", "/api/appointments/*", api_appt_reschedule, 1, BOOKING, ROUTE_IDEMPOTENT },
+	{ "DELETE", "/api/appointments/*", api_appt_cancel, 0, BOOKING, ROUTE_IDEMPOTENT },
 	{ "GET", "/api/events", api_events, 0, ADMIN, 0 },
 	{ "POST", "/api/webhooks", api_webhook_create, 1, ADMIN, 0 },
 	{ "GET", "/api/webhooks", api_webhook_list, 0, ADMIN, 0 },
@@ -169,6 +173,7 @@ void http_resp_error(struct http_req *req, struct http_resp *resp, const struct 
 		copy.details = NULL;
 	}
 	resp->status = copy.status;
+	resp->content_type = NULL; /* errors are always the JSON body */
 	resp->raw = NULL;
 	if (resp->json)
 		cJSON_Delete(resp->json);
@@ -222,6 +227,17 @@ int router_route_books(int route)
 	       routes[route - 1].fn == api_appt_create;
 }
 
+/*
+ * The ?token= of a route that takes one, when no Authorization header came:
+ * the header, when present, is the only credential looked at.
+ */
+static const char *route_token(const struct route *r, struct http_req *req)
+{
+	if (!(r->flags & ROUTE_QUERY_TOKEN) || (req->authorization && *req->authorization))
+		return NULL;
+	return http_query_peek(req, "token");
+}
+
 void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp)
 {
 	const struct route *found = NULL;
@@ -258,11 +274,11 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 			ERR_NOT_FOUND(&e, "Route not found.");
 		}
 		req->route = "unmatched";
-	} else if (api_authenticate(c, req, NULL, found->scope, &e) == 0 &&
+	} else if (api_authenticate(c, req, route_token(found, req), found->scope, &e) == 0 &&
 		   (!found->takes_json || decode_body(req, &e) == 0) &&
 		   http_parse_query(req, &e) == 0) {
-		int rc = found->idempotent ? api_idempotent(c, req, resp, found->fn, &e)
-					   : found->fn(c, req, resp, &e);
+		int rc = found->flags & ROUTE_IDEMPOTENT ? api_idempotent(c, req, resp, found->fn, &e)
+							 : found->fn(c, req, resp, &e);
 
 		if (rc == 0 && !err_is_set(&e)) {
 			err_clear(&e);

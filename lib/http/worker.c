@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "core/arena.h"
+#include "engine/ics.h"
 #include "engine/tz.h"
 #include "http/router.h"
 #include "store/store.h"
@@ -64,6 +65,7 @@ static const char *reason_phrase(int status)
 	case 201: return "Created";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -94,11 +96,16 @@ static void write_response(FCGX_Request *r, struct http_req *req, struct http_re
 	}
 	if (!body)
 		body = "";
-	/* libfcgi's own printf lacks %zu and friends: format here. */
-	head = arena_printf(req->arena, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+	/*
+	 * libfcgi's own printf lacks %zu and friends: format here. A 304 has no
+	 * body, and its Content-Length would have to be the 200's (RFC 9110 8.6).
+	 */
+	head = arena_printf(req->arena, "Status: %d %s\r\nContent-Type: %s\r\n%s%s\r\n",
 			    resp->status, reason_phrase(resp->status),
 			    resp->content_type ? resp->content_type : "application/json; charset=utf-8",
-			    strlen(body), resp->headers);
+			    resp->status == 304 ? "" :
+			    arena_printf(req->arena, "Content-Length: %zu\r\n", strlen(body)),
+			    resp->headers);
 	FCGX_PutStr(head, (int)strlen(head), r->out);
 	FCGX_PutStr(body, (int)strlen(body), r->out);
 }
@@ -152,6 +159,7 @@ static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct
 	req.request_id = param(r, "REQUEST_ID");
 	req.authorization = param(r, "HTTP_AUTHORIZATION");
 	req.idempotency_key = param(r, "HTTP_IDEMPOTENCY_KEY");
+	req.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
 	read_body(r, &req);
 	pool_slot_busy(shm, slot, req.path);
 	router_dispatch(c, &req, &resp);
@@ -209,5 +217,6 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 	store_close(c.store);
 	if (own)
 		tz_cache_free(own);
+	ics_shutdown();
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "engine/codec.h"
+#include "engine/ics.h"
 #include "engine/slot.h"
 
 struct store {
@@ -98,6 +99,16 @@ struct appt_filter {
 /* Up to f->limit + 1 rows (the extra one tells there is a next page). */
 int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *f,
 		    struct appt **out, int *n, struct err *e);
+
+/*
+ * The calendar feed of a provider (404 if unknown): at most max of its
+ * appointments starting in [from_ms, to_ms) (INT64_MIN / INT64_MAX = open),
+ * those starting at now_ms or later first, then the latest past ones;
+ * returned in (start, id) order. Strings point into the result (arena).
+ */
+int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, int64_t from_ms,
+		    int64_t to_ms, int64_t now_ms, int max, struct ics_appt **out, int *n,
+		    struct err *e);
 
 /* ---- outbox and the event feed (store_outbox.c) */
 int store_outbox_add(struct store *s, struct arena *a, const char *event_id, const char *type,

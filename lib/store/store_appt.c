@@ -44,6 +44,24 @@ const struct store_stmt store_appt_stmts[] = {
 	  " AND ($5::bigint IS NULL OR start_at < " SQL_TS("$5") ")"
 	  " AND ($6::bigint IS NULL OR (start_at, id) > (" SQL_TS("$6") ", $7::uuid))"
 	  " ORDER BY start_at, id LIMIT $8" },
+	/*
+	 * The calendar feed: the provider (no row: unknown) and at most $6 of its
+	 * appointments starting in [$2, $3), upcoming ones (from $4 on) first,
+	 * then the latest past ones, so a cut keeps what a subscriber needs most.
+	 */
+	{ "appt_feed",
+	  "SELECT f.id, f.patient_id, f.s, f.e, f.status, f.version, f.c, f.u"
+	  " FROM providers p LEFT JOIN LATERAL ("
+	  " SELECT a.id, a.patient_id, a.start_at, " SQL_MS("a.start_at") " AS s, "
+	  SQL_MS("a.end_at") " AS e, a.status, a.version, " SQL_MS("a.created_at") " AS c, "
+	  SQL_MS("a.updated_at") " AS u FROM appointments a"
+	  " WHERE a.provider_id = p.id"
+	  " AND ($2::bigint IS NULL OR a.start_at >= " SQL_TS("$2") ")"
+	  " AND ($3::bigint IS NULL OR a.start_at < " SQL_TS("$3") ")"
+	  " ORDER BY a.start_at < " SQL_TS("$4") ","
+	  " CASE WHEN a.start_at >= " SQL_TS("$4") " THEN a.start_at END, a.start_at DESC, a.id"
+	  " LIMIT $5) f ON true"
+	  " WHERE p.id = $1 ORDER BY f.start_at, f.id" },
 	{ NULL, NULL }
 };
 
@@ -130,6 +148,46 @@ int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct 
 		return -1;
 	ap->version = atoi(PQgetvalue(r, 0, 0));
 	ap->status = APPT_CANCELLED;
+	return 0;
+}
+
+int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, int64_t from_ms,
+		    int64_t to_ms, int64_t now_ms, int max, struct ics_appt **out, int *n,
+		    struct err *e)
+{
+	const char *p[5] = {
+		provider_id,
+		from_ms == INT64_MIN ? NULL : ms_text(a, from_ms),
+		to_ms == INT64_MAX ? NULL : ms_text(a, to_ms),
+		ms_text(a, now_ms),
+		arena_printf(a, "%d", max),
+	};
+	PGresult *r = store_exec(s, a, "appt_feed", 5, p, e);
+	int i, rows;
+
+	if (!r)
+		return -1;
+	rows = PQntuples(r);
+	if (rows == 0)
+		return ERR_NOT_FOUND(e, "Provider not found.");
+	*out = arena_calloc(a, (size_t)rows, sizeof **out);
+	*n = 0;
+	for (i = 0; i < rows; i++) {
+		struct ics_appt *x = &(*out)[*n];
+
+		if (PQgetisnull(r, i, 0))
+			continue; /* the provider's row, without appointments */
+		x->id = PQgetvalue(r, i, 0);
+		x->patient_id = PQgetvalue(r, i, 1);
+		x->start_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		x->end_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		x->status = strcmp(PQgetvalue(r, i, 4), "CANCELLED") == 0 ? APPT_CANCELLED
+									: APPT_CONFIRMED;
+		x->version = atoi(PQgetvalue(r, i, 5));
+		x->created_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		x->updated_ms = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		(*n)++;
+	}
 	return 0;
 }
 

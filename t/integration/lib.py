@@ -378,6 +378,18 @@ def minutes(n):
     return _dt.timedelta(minutes=n)
 
 
+# ------------------------------------------------------------------ keys
+def create_key(scope, name=None):
+    """A new API key through ./dev ctl: (key id, key)."""
+    args = ["ctl", "key", "create", "--scope", scope] + (["--name", name] if name else [])
+    out = dev(*args).splitlines()
+    ids = [l.split(": ", 1)[1] for l in out if l.startswith("id: ")]
+    assert len(ids) == 1, out
+    key = out[-1]
+    assert key.startswith("apd_") and len(key) == 47, out
+    return ids[0], key
+
+
 # ------------------------------------------------------------------ processes
 def master_pid():
     with open(os.path.join(VAR, "run", "appointd.pid")) as f:

@@ -10,16 +10,6 @@ import time
 import lib
 
 
-def create_key(scope, name=None):
-    args = ["ctl", "key", "create", "--scope", scope] + (["--name", name] if name else [])
-    out = lib.dev(*args).splitlines()
-    ids = [l.split(": ", 1)[1] for l in out if l.startswith("id: ")]
-    assert len(ids) == 1, out
-    key = out[-1]
-    assert key.startswith("apd_") and len(key) == 47, out
-    return ids[0], key
-
-
 def with_key(key):
     return {"Authorization": "Bearer " + key}
 
@@ -52,7 +42,7 @@ def test_scope_matrix():
     pid = lib.make_provider()
     d = lib.future_date(weekday=0)
     start = lib.iso_z(lib.local_dt("Europe/Berlin", d, "10:00"))
-    keys = {s: create_key(s, "matrix " + s)[1] for s in ("read", "booking", "admin")}
+    keys = {s: lib.create_key(s, "matrix " + s)[1] for s in ("read", "booking", "admin")}
     reads = [("GET", "/api/providers/" + pid), ("GET", "/api/providers/%s/availability?date=%s" % (pid, d)),
              ("GET", "/api/appointments?providerId=" + pid)]
     admin_only = [("GET", "/api/events?limit=1"), ("GET", "/api/webhooks"),
@@ -82,7 +72,7 @@ def test_scope_matrix():
 def test_booking_scope_reschedules_and_cancels():
     pid = lib.make_provider()
     d = lib.future_date(weekday=1)
-    _, key = create_key("booking")
+    _, key = lib.create_key("booking")
     r = call("POST", "/api/appointments", key, {"patientId": "p-b", "providerId": pid,
                                                  "startTime": lib.iso_z(lib.local_dt("Europe/Berlin", d, "10:00"))})
     a = lib.expect(r, 201)
@@ -92,7 +82,7 @@ def test_booking_scope_reschedules_and_cancels():
 
 
 def test_revoked_key_refused_within_2s_on_every_worker():
-    kid, key = create_key("read", "to revoke")
+    kid, key = lib.create_key("read", "to revoke")
     # Every worker has seen (and cached) the key.
     for _ in range(30):
         lib.expect(call("GET", "/api/appointments?limit=1", key), 200)
@@ -107,7 +97,7 @@ def test_revoked_key_refused_within_2s_on_every_worker():
 
 
 def test_keys_stored_as_hashes_and_never_logged():
-    kid, key = create_key("admin", "hash check")
+    kid, key = lib.create_key("admin", "hash check")
     lib.expect(call("GET", "/api/webhooks", key), 200)
     rows = lib.sql("SELECT key_hash = encode(sha256(convert_to(%s, 'UTF8')), 'hex'),"
                    " position(%s in key_hash || coalesce(name, '')) FROM api_keys WHERE id = %s"
