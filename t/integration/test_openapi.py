@@ -105,10 +105,12 @@ def router_rows():
     # Comments out, strings kept ("/api/providers/*/schedule" holds a "/*").
     body = re.sub(r'("(?:\\.|[^"\\])*")|/\*.*?\*/', lambda c: c.group(1) or "", m.group(1), flags=re.S)
     rows = re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,'
-                      r'\s*(\d+)\s*[,}]', body)
+                      r'\s*([\w| ]+?)\s*[,}]', body)
     assert len(rows) == body.count("{"), "a routes[] row the parser could not read:\n" + body
+    flags = lambda f: {x.strip() for x in f.split("|")} - {"0"}
     return [{"method": m, "pattern": p, "fn": fn, "takes_json": j == "1", "scope": sc,
-             "idempotent": i == "1"} for m, p, fn, j, sc, i in rows]
+             "idempotent": "ROUTE_IDEMPOTENT" in flags(f),
+             "query_token": "ROUTE_QUERY_TOKEN" in flags(f)} for m, p, fn, j, sc, f in rows]
 
 
 def router_routes():
