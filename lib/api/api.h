@@ -80,6 +80,19 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 int api_events(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
 int api_webhook_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		       struct err *e);
+/* The POST /api/webhooks body, checked; strings point into the body or the arena. */
+struct api_webhook_req {
+	const char *url;
+	const char *types;       /* PostgreSQL array literal, NULL for every type */
+	const char *description; /* NULL when not given */
+};
+/*
+ * Decodes and checks the POST /api/webhooks body (allow_private: the
+ * configuration's webhook_allow_private). 0, or -1 with a 422 naming each
+ * bad field.
+ */
+int api_webhook_decode(const cJSON *body, int allow_private, struct arena *a,
+		       struct api_webhook_req *out, struct err *e);
 int api_webhook_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		     struct err *e);
 int api_webhook_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,

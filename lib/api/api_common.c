@@ -79,13 +79,21 @@ int api_query_int(struct http_req *req, const char *name, int64_t min, int64_t m
 	const char *v = http_query(req, name);
 	const char *p;
 	int64_t n = 0;
+	int big = 0;
 
 	*out = dflt;
 	if (!v)
 		return 0;
-	for (p = v; *p >= '0' && *p <= '9' && n <= max; p++)
-		n = n * 10 + (*p - '0');
-	if (p == v || *p || n < min || n > max) {
+	for (p = v; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
+
+		/* n * 10 + d > max, asked without computing it (it may overflow). */
+		if (n > (max - d) / 10)
+			big = 1;
+		else
+			n = n * 10 + d;
+	}
+	if (p == v || *p || big || n < min || n > max) {
 		err_field(e, name, "must be an integer from %lld to %lld", (long long)min,
 			  (long long)max);
 		return -1;

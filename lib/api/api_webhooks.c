@@ -108,7 +108,7 @@ static int ascii_printable(const char *s)
 }
 
 /* http or https, with a host, parsed by libcurl (the relay's own parser). */
-static void check_url(struct api_ctx *c, const cJSON *v, struct err *e)
+static void check_url(int allow_private, const cJSON *v, struct err *e)
 {
 	CURLU *u;
 	char *scheme = NULL, *host = NULL;
@@ -134,7 +134,7 @@ static void check_url(struct api_ctx *c, const cJSON *v, struct err *e)
 		why = "must use http or https";
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0])
 		why = "must name a host";
-	else if (!c->cfg->webhook_allow_private && addr_host_is_private(host))
+	else if (!allow_private && addr_host_is_private(host))
 		why = "must not point to a loopback or private address (webhook_allow_private = 0)";
 	if (why)
 		err_field(e, "url", "%s", why);
@@ -144,7 +144,7 @@ static void check_url(struct api_ctx *c, const cJSON *v, struct err *e)
 }
 
 /* NULL (every type) or a PostgreSQL array literal of distinct known types. */
-static const char *check_types(struct http_req *req, const cJSON *v, struct err *e)
+static const char *check_types(struct arena *a, const cJSON *v, struct err *e)
 {
 	char *lit, *w;
 	int seen[N_EVENT_TYPES] = { 0 };
@@ -157,7 +157,7 @@ static const char *check_types(struct http_req *req, const cJSON *v, struct err 
 		err_field(e, "eventTypes", "must be a non-empty array of event types, or null for every type");
 		return NULL;
 	}
-	w = lit = arena_alloc(req->arena, N_EVENT_TYPES * 32 + 3);
+	w = lit = arena_alloc(a, N_EVENT_TYPES * 32 + 3);
 	*w++ = '{';
 	cJSON_ArrayForEach(t, v) {
 		char path[32];
@@ -198,27 +198,40 @@ static const char *check_description(const cJSON *v, struct err *e)
 	return v->valuestring;
 }
 
+int api_webhook_decode(const cJSON *body, int allow_private, struct arena *a,
+		       struct api_webhook_req *out, struct err *e)
+{
+	memset(out, 0, sizeof *out);
+	if (!cJSON_IsObject(body)) {
+		err_field(e, "body", "must be a JSON object");
+		return -1;
+	}
+	check_url(allow_private, cJSON_GetObjectItemCaseSensitive(body, "url"), e);
+	out->types = check_types(a, cJSON_GetObjectItemCaseSensitive(body, "eventTypes"), e);
+	out->description = check_description(cJSON_GetObjectItemCaseSensitive(body, "description"), e);
+	if (err_is_set(e))
+		return -1;
+	out->url = cJSON_GetObjectItemCaseSensitive(body, "url")->valuestring;
+	return 0;
+}
+
 int api_webhook_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		       struct err *e)
 {
 	struct webhook w;
+	struct api_webhook_req in;
 	const char *types;
 	char secret[SIGN_SECRET_LEN + 1], location[64];
 
-	if (!cJSON_IsObject(req->json)) {
-		err_field(e, "body", "must be a JSON object");
-		return -1;
-	}
-	memset(&w, 0, sizeof w);
-	check_url(c, cJSON_GetObjectItemCaseSensitive(req->json, "url"), e);
-	types = check_types(req, cJSON_GetObjectItemCaseSensitive(req->json, "eventTypes"), e);
-	w.description = check_description(cJSON_GetObjectItemCaseSensitive(req->json, "description"), e);
-	if (err_is_set(e))
+	if (api_webhook_decode(req->json, c->cfg->webhook_allow_private, req->arena, &in, e))
 		return -1;
 	if (sign_secret_new(secret) < 0)
 		return ERR_INTERNAL(e, "Internal server error.");
+	memset(&w, 0, sizeof w);
 	id_uuid4(w.id);
-	w.url = cJSON_GetObjectItemCaseSensitive(req->json, "url")->valuestring;
+	w.url = in.url;
+	w.description = in.description;
+	types = in.types;
 	w.event_types_json = "null";
 	w.active = 1;
 	w.created_ms = req->now_ms;

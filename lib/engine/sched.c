@@ -39,6 +39,24 @@ static int int_field(const cJSON *obj, const char *key, long lo, long hi, int *o
 	return 1;
 }
 
+/*
+ * The field path of a client's key, e.g. "weeklySchedule.<key>": at most
+ * SCHED_PATH_KEY bytes of the key, cut on a UTF-8 character boundary so the
+ * error body stays valid UTF-8 (the body was checked to be UTF-8).
+ */
+#define SCHED_PATH_KEY 60
+static void key_path(char *p, size_t n, const char *prefix, const char *key)
+{
+	size_t len = strlen(key);
+
+	if (len > SCHED_PATH_KEY) {
+		len = SCHED_PATH_KEY;
+		while (len > 0 && ((unsigned char)key[len] & 0xc0) == 0x80)
+			len--;
+	}
+	snprintf(p, n, "%s.%.*s", prefix, (int)len, key);
+}
+
 static int cmp_interval(const void *a, const void *b)
 {
 	const struct sched_interval *x = a, *y = b;
@@ -154,7 +172,7 @@ static int decode_week(const cJSON *ws, struct sched *out, struct err *e)
 	cJSON_ArrayForEach(day, ws) {
 		int wd = civil_weekday_from_name(day->string);
 
-		snprintf(p, sizeof p, "weeklySchedule.%.60s", day->string);
+		key_path(p, sizeof p, "weeklySchedule", day->string);
 		if (wd < 0) {
 			err_field(e, p, "is not a day of the week (monday..sunday)");
 			bad = 1;
@@ -207,7 +225,7 @@ static int decode_overrides(const cJSON *v, struct arena *a, struct sched *out,
 		struct sched_override *o = &out->overrides[i];
 		int j;
 
-		snprintf(p, sizeof p, "dateOverrides.%.60s", item->string);
+		key_path(p, sizeof p, "dateOverrides", item->string);
 		if (civil_parse_date(item->string, &o->date)) {
 			err_field(e, p, "must be a valid date YYYY-MM-DD");
 			bad = 1;

@@ -18,6 +18,8 @@
 #define HTTP_MAX_BODY 65536
 #define HTTP_MAX_JSON_DEPTH 16
 #define HTTP_MAX_QUERY_PARAMS 32
+#define HTTP_MAX_QUERY 8192          /* bytes, as nginx's request line (8 KiB) */
+#define HTTP_MAX_PARAM_NAME 64       /* characters of a name an error may quote */
 
 struct http_param {
 	const char *key, *value;
@@ -56,7 +58,9 @@ struct http_resp {
 
 /*
  * Splits and percent-decodes the query string into req->params. A repeated
- * or malformed parameter is a 422 naming it.
+ * parameter is a 422 naming it (at "query" when the name is not 1 to
+ * HTTP_MAX_PARAM_NAME printable characters); a malformed one, more than
+ * HTTP_MAX_QUERY_PARAMS or over HTTP_MAX_QUERY bytes is a 422 at "query".
  */
 int http_parse_query(struct http_req *req, struct err *e);
 /* The decoded value of a query parameter, or NULL. */

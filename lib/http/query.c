@@ -1,8 +1,11 @@
 /*
- * query.c - the query string: split on '&', percent-decoded, bounded.
+ * query.c - the query string: split on '&', percent-decoded, bounded (its
+ * length, the number of parameters). Names and values may be anything but
+ * NUL; each handler checks the values it reads.
  */
 #include <string.h>
 
+#include "engine/codec.h"
 #include "http/http.h"
 
 static int hexval(char c)
@@ -44,6 +47,10 @@ int http_parse_query(struct http_req *req, struct err *e)
 	const char *p = req->query;
 
 	req->nparams = 0;
+	if (p && strlen(p) > HTTP_MAX_QUERY) {
+		err_field(e, "query", "must be at most %d bytes", HTTP_MAX_QUERY);
+		return -1;
+	}
 	while (p && *p) {
 		const char *amp = strchr(p, '&'), *eq;
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
@@ -63,7 +70,13 @@ int http_parse_query(struct http_req *req, struct err *e)
 		}
 		for (i = 0; i < req->nparams; i++)
 			if (strcmp(req->params[i].key, key) == 0) {
-				err_field(e, key, "must be given at most once");
+				/* Named only when the name can be a field path of the answer. */
+				int n = codec_printable_len(key);
+
+				if (n >= 1 && n <= HTTP_MAX_PARAM_NAME)
+					err_field(e, key, "must be given at most once");
+				else
+					err_field(e, "query", "repeats a parameter");
 				return -1;
 			}
 		if (req->nparams == HTTP_MAX_QUERY_PARAMS) {

@@ -132,7 +132,7 @@ static void free_json(void *p)
 	cJSON_Delete(p);
 }
 
-static int decode_body(struct http_req *req, struct err *e)
+int router_decode_body(struct http_req *req, struct err *e)
 {
 	const char *end = NULL;
 
@@ -238,26 +238,22 @@ static const char *route_token(const struct route *r, struct http_req *req)
 	return http_query_peek(req, "token");
 }
 
-void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp)
+const struct route *router_find(struct http_req *req, char allow[ROUTER_ALLOW_MAX])
 {
-	const struct route *found = NULL;
-	char allow[64] = "";
-	struct err e;
 	size_t i;
 
-	err_init(&e);
+	allow[0] = '\0';
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		const char *id[2];
 
 		if (!match(req->arena, routes[i].pattern, req->path, id))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0) {
-			found = &routes[i];
 			req->path_id = id[0];
 			req->path_id2 = id[1];
 			req->route = routes[i].pattern;
 			req->route_id = (int)i + 1;
-			break;
+			return &routes[i];
 		}
 		if (!strstr(allow, routes[i].method)) {
 			if (allow[0])
@@ -265,6 +261,19 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 			strcat(allow, routes[i].method);
 		}
 	}
+	req->route = "unmatched";
+	req->route_id = 0;
+	return NULL;
+}
+
+void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *resp)
+{
+	const struct route *found;
+	char allow[ROUTER_ALLOW_MAX];
+	struct err e;
+
+	err_init(&e);
+	found = router_find(req, allow);
 	if (!found) {
 		if (allow[0]) {
 			err_set(&e, 405, "METHOD_NOT_ALLOWED", "Method %s is not allowed here.",
@@ -273,9 +282,8 @@ void router_dispatch(struct api_ctx *c, struct http_req *req, struct http_resp *
 		} else {
 			ERR_NOT_FOUND(&e, "Route not found.");
 		}
-		req->route = "unmatched";
 	} else if (api_authenticate(c, req, route_token(found, req), found->scope, &e) == 0 &&
-		   (!found->takes_json || decode_body(req, &e) == 0) &&
+		   (!found->takes_json || router_decode_body(req, &e) == 0) &&
 		   http_parse_query(req, &e) == 0) {
 		int rc = found->flags & ROUTE_IDEMPOTENT ? api_idempotent(c, req, resp, found->fn, &e)
 							 : found->fn(c, req, resp, &e);

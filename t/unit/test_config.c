@@ -7,8 +7,10 @@
 #include <config.h>
 
 #include "core/config.h"
+#include "core/daemon.h"
 #include "testmain.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +309,32 @@ static void test_relay_keys(void)
 	clear_env();
 }
 
+/*
+ * daemon_drop_privileges, as far as a test may call it without changing
+ * who it runs as: an unknown user is an error, and root is never a user to
+ * drop to (as root, "dropping" to uid 0 would keep root: refused). The real
+ * drop is checked on the running stack (t/integration/test_limits.py).
+ */
+static void test_drop_privileges(void)
+{
+	const char *const keep[] = { NULL };
+	struct passwd *me = getpwuid(geteuid());
+	char why[300];
+
+	CU_ASSERT_EQUAL(daemon_drop_privileges("", keep, why, sizeof why), 0);
+	CU_ASSERT_EQUAL(daemon_drop_privileges("no-such-user-appointd", keep, why, sizeof why), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "no such user"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(me);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(daemon_drop_privileges("root", keep, why, sizeof why), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, "regain root"));
+		CU_ASSERT_EQUAL(geteuid(), 0);
+	} else {
+		CU_ASSERT_EQUAL(daemon_drop_privileges(me->pw_name, keep, why, sizeof why), 0);
+		CU_ASSERT_EQUAL(daemon_drop_privileges("root", keep, why, sizeof why), 2);
+	}
+}
+
 void suite_config(void)
 {
 	CU_pSuite s = test_suite("config");
@@ -317,4 +345,5 @@ void suite_config(void)
 	TEST_ADD(s, test_missing_file);
 	TEST_ADD(s, test_env_precedence);
 	TEST_ADD(s, test_relay_keys);
+	TEST_ADD(s, test_drop_privileges);
 }
