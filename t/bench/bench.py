@@ -51,7 +51,7 @@ named). Environment (optional):
   BENCH_PROVIDERS     providers the writes spread over (64)
   BENCH_RSS_REQUESTS  requests between the two RSS readings (200000)
   BENCH_BULK_APPOINTMENTS  rows loaded for the bulk part (1000000)
-  BENCH_BUDGET        seconds for the whole invocation (840)
+  BENCH_BUDGET        seconds for the whole invocation (850)
   BENCH_ONLY          http/ceilings: only these figures, by key (e.g.
                       avail_1d,fcgi_query; keys in make_items), for profiling
   BENCH_KEEP=1        leave this run's providers and appointments in place
@@ -113,7 +113,7 @@ THREADS = max(1, env_int("BENCH_THREADS", 2))
 PROVIDERS = max(1, env_int("BENCH_PROVIDERS", 64))
 RSS_N = env_int("BENCH_RSS_REQUESTS", 200000)
 BULK_N = env_int("BENCH_BULK_APPOINTMENTS", 1000000)
-BUDGET = seconds(os.environ.get("BENCH_BUDGET"), 840.0)
+BUDGET = seconds(os.environ.get("BENCH_BUDGET"), 850.0)
 ONLY = [k.strip() for k in os.environ.get("BENCH_ONLY", "").split(",") if k.strip()]
 
 T0 = time.time()
@@ -604,7 +604,7 @@ def run_wrk(conns, duration, port, args, expect=None, limit=None, cols=None):
     bad = sum(v for s, v in statuses.items() if not ok(s))
     errs = sum(w["errors"][k] for k in ("connect", "read", "write", "timeout"))
     return {"rps": w["requests"] / secs if secs > 0 else 0.0, "requests": w["requests"],
-            "seconds": secs, "p50Ms": w["latencyUs"]["p50"] / 1000, "p99Ms": w["latencyUs"]["p99"] / 1000,
+            "seconds": secs, "bytesPerResponse": w["bytes"] / w["requests"] if w["requests"] else None, "p50Ms": w["latencyUs"]["p50"] / 1000, "p99Ms": w["latencyUs"]["p99"] / 1000,
             "maxMs": w["latencyUs"]["max"] / 1000, "bad": bad, "socketErrors": errs,
             "statuses": statuses, "dry": w["dry"], "cpu": cpu_delta(a, b, cols or {})}
 
@@ -1124,8 +1124,8 @@ def part_bulk():
 def estimates():
     per_fig = WARMUP + RUNS * DURATION + 0.5
     return {"engine": 5, "http": 14 * len(CONNS) * per_fig + 15, "ceilings": 5 * len(CONNS) * per_fig + 15,
-            "relay": 70, "rss": RSS_N / 1100 + 20,
-            "bulk": BULK_N / 20000 + 4 * len(CONNS) * per_fig + 15}
+            "relay": 65, "rss": RSS_N / 1200 + 15,
+            "bulk": BULK_N / 20000 + 4 * len(CONNS) * per_fig + 20}
 
 
 PLAN = []
