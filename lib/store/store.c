@@ -66,7 +66,9 @@ static int connect_now(struct store *s, struct err *e)
 	char options[128];
 	const char *vals[5];
 
-	snprintf(options, sizeof options, "-c statement_timeout=%d -c lock_timeout=%d",
+	/* appointd.notify_after_commit: see store_commit and migration 0006. */
+	snprintf(options, sizeof options, "-c statement_timeout=%d -c lock_timeout=%d"
+		 " -c appointd.notify_after_commit=on",
 		 s->statement_timeout_ms, s->lock_timeout_ms);
 	vals[0] = s->conninfo;
 	vals[1] = "2";
@@ -89,6 +91,7 @@ static int connect_now(struct store *s, struct err *e)
 	}
 	s->in_tx = 0;
 	s->depth = 0;
+	s->notify = 0;
 	s->sessions++;
 	return 0;
 }
@@ -204,6 +207,41 @@ int store_begin(struct store *s, struct err *e)
 	return 0;
 }
 
+/*
+ * The commit, and when the transaction wrote events, the relays' wake-up in
+ * the same round trip: a NOTIFY in a transaction of its own that does not
+ * wait for its flush, so the lock NOTIFY takes at commit (one for the whole
+ * cluster) is never held across a durable commit's fsync (migration 0006).
+ * Only the COMMIT's result decides the answer: the events are committed
+ * whatever becomes of the wake-up, and the relays poll besides.
+ */
+static int commit_and_notify(struct store *s, struct err *e)
+{
+	PGresult *r;
+	int rc = 0, first = 1;
+
+	if (store_ready(s, e))
+		return -1;
+	if (!PQsendQuery(s->conn, "COMMIT; BEGIN; SET LOCAL synchronous_commit = off;"
+			 " NOTIFY appointd_outbox; COMMIT")) {
+		e->retry_after = 1;
+		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
+	}
+	while ((r = PQgetResult(s->conn))) {
+		if (first && PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = fail(s, r, e);
+		else if (!first && PQresultStatus(r) != PGRES_COMMAND_OK)
+			fprintf(stderr, "{\"level\":\"warn\",\"event\":\"notify_failed\"}\n");
+		first = 0;
+		PQclear(r);
+	}
+	if (first)
+		rc = fail(s, NULL, e);
+	else if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK")); /* the wake-up failed half-way */
+	return rc;
+}
+
 int store_commit(struct store *s, struct err *e)
 {
 	int rc;
@@ -212,9 +250,10 @@ int store_commit(struct store *s, struct err *e)
 		s->depth--;
 		return 0;
 	}
-	rc = simple(s, "COMMIT", e);
+	rc = s->notify ? commit_and_notify(s, e) : simple(s, "COMMIT", e);
 	s->in_tx = 0;
 	s->depth = 0;
+	s->notify = 0;
 	return rc;
 }
 
@@ -242,6 +281,7 @@ void store_rollback(struct store *s)
 {
 	PGresult *r;
 
+	s->notify = 0;
 	if (!s->in_tx || !s->conn) {
 		s->in_tx = 0;
 		s->depth = 0;

@@ -32,6 +32,7 @@ struct store {
 	uint64_t reconnects;
 	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
 	uint64_t errors;
+	int notify;              /* the open transaction wrote events: wake the relays after commit */
 };
 
 struct store *store_open(const char *conninfo, int statement_timeout_ms, int lock_timeout_ms);
@@ -135,7 +136,7 @@ int store_outbox_backlog(struct store *s, struct arena *a, int64_t *events,
  */
 int store_outbox_prune(struct store *s, struct arena *a, int hours, int max, int64_t *deleted,
 		       struct err *e);
-/* Wakes the relays (NOTIFY at commit, or now outside a transaction). */
+/* Wakes the relays (right after the commit, or now outside a transaction). */
 int store_outbox_wake(struct store *s, struct arena *a, struct err *e);
 
 /* ---- webhook subscriptions (store_webhook.c) */

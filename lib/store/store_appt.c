@@ -4,6 +4,7 @@
  * check and the write are one atomic decision; lock order is always provider,
  * then appointment.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,12 @@
 	SQL_MS("updated_at")
 
 const struct store_stmt store_appt_stmts[] = {
+	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
 	{ "appt_busy",
-	  "SELECT " SQL_MS("start_at") ", " SQL_MS("end_at") " FROM appointments"
+	  "SELECT string_agg(" SQL_S("start_at") " || ' ' || " SQL_S("end_at") ", ' ' ORDER BY start_at) FROM appointments"
 	  " WHERE provider_id = $1 AND status = 'CONFIRMED'"
-	  " AND start_at < " SQL_TS("$3") " AND end_at > " SQL_TS("$2")
-	  " AND id IS DISTINCT FROM $4::uuid ORDER BY start_at" },
+	  " AND tstzrange(start_at, end_at) && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
+	  " AND id IS DISTINCT FROM $4::uuid" },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
 	  " version, created_at, updated_at) VALUES ($1, $2, $3, " SQL_TS("$4") ", " SQL_TS("$5")
@@ -85,24 +87,47 @@ static char *ms_text(struct arena *a, int64_t ms)
 	return arena_printf(a, "%" PRId64, ms);
 }
 
+int store_busy_parse(struct arena *a, const char *text, struct slot_busy **busy, size_t *nbusy,
+		     struct err *e)
+{
+	size_t n = 0, cap = 1;
+	const char *p;
+
+	for (p = text ? text : ""; *p; p++)
+		cap += *p == ' ';
+	*busy = arena_calloc(a, cap / 2 + 1, sizeof **busy);
+	for (p = text ? text : ""; *p;) {
+		char *end;
+		long long v[2];
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			errno = 0;
+			v[k] = strtoll(p, &end, 10);
+			if (end == p || errno || (*end != ' ' && (*end != '\0' || k == 0)))
+				return ERR_INTERNAL(e, "Internal server error.");
+			p = *end ? end + 1 : end;
+		}
+		if (n >= cap / 2)
+			return ERR_INTERNAL(e, "Internal server error.");
+		(*busy)[n].start = v[0];
+		(*busy)[n].end = v[1];
+		n++;
+	}
+	*nbusy = n;
+	return 0;
+}
+
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
 		    int64_t hi, struct slot_busy **busy, size_t *nbusy, const char *except_id,
 		    struct err *e)
 {
-	const char *p[4] = { provider_id, ms_text(a, lo * 1000), ms_text(a, hi * 1000), except_id };
+	const char *p[4] = { provider_id, ms_text(a, lo), ms_text(a, hi), except_id };
 	PGresult *r = store_exec(s, a, "appt_busy", 4, p, e);
-	int i, n;
 
 	if (!r)
 		return -1;
-	n = PQntuples(r);
-	*busy = arena_calloc(a, (size_t)n + 1, sizeof **busy);
-	for (i = 0; i < n; i++) {
-		(*busy)[i].start = strtoll(PQgetvalue(r, i, 0), NULL, 10) / 1000;
-		(*busy)[i].end = strtoll(PQgetvalue(r, i, 1), NULL, 10) / 1000;
-	}
-	*nbusy = (size_t)n;
-	return 0;
+	return store_busy_parse(a, PQgetvalue(r, 0, 0), busy, nbusy, e);
 }
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)

@@ -46,7 +46,10 @@ int store_outbox_add(struct store *s, struct arena *a, const char *event_id, con
 {
 	const char *p[4] = { event_id, type, aggregate_id, payload };
 
-	return store_exec(s, a, "outbox_add", 4, p, e) ? 0 : -1;
+	if (!store_exec(s, a, "outbox_add", 4, p, e))
+		return -1;
+	s->notify = 1;
+	return 0;
 }
 
 int store_outbox_dispatch(struct store *s, struct arena *a, int max, int *n, struct err *e)
@@ -115,5 +118,9 @@ int store_outbox_prune(struct store *s, struct arena *a, int hours, int max, int
 
 int store_outbox_wake(struct store *s, struct arena *a, struct err *e)
 {
+	if (s->in_tx) {
+		s->notify = 1; /* after the commit, off its path (store_commit) */
+		return 0;
+	}
 	return store_exec(s, a, "outbox_wake", 0, NULL, e) ? 0 : -1;
 }

@@ -23,12 +23,17 @@ const struct store_stmt store_provider_stmts[] = {
 	{ "provider_get_for_update",
 	  "SELECT config::text, " SQL_MS("created_at") ", " SQL_MS("updated_at")
 	  " FROM providers WHERE id = $1 FOR UPDATE" },
+	/*
+	 * One row: the configuration and the confirmed appointments overlapping
+	 * [$2, $3) (epoch seconds) as "start end start end ..." (NULL: none).
+	 * The overlap is the exclusion constraint's own GiST expression, so the
+	 * scan is bounded on both sides however long the provider's history.
+	 */
 	{ "provider_with_busy",
-	  "SELECT p.config::text, b.s, b.e FROM providers p LEFT JOIN LATERAL ("
-	  " SELECT " SQL_MS("a.start_at") " AS s, " SQL_MS("a.end_at") " AS e FROM appointments a"
-	  " WHERE a.provider_id = p.id AND a.status = 'CONFIRMED'"
-	  " AND a.start_at < " SQL_TS("$3") " AND a.end_at > " SQL_TS("$2")
-	  " ORDER BY a.start_at) b ON true WHERE p.id = $1" },
+	  "SELECT p.config::text, (SELECT string_agg(" SQL_S("a.start_at") " || ' ' || " SQL_S("a.end_at")
+	  ", ' ' ORDER BY a.start_at) FROM appointments a WHERE a.provider_id = p.id AND a.status = 'CONFIRMED'"
+	  " AND tstzrange(a.start_at, a.end_at) && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint)))"
+	  " FROM providers p WHERE p.id = $1" },
 	{ NULL, NULL }
 };
 
@@ -73,25 +78,14 @@ int store_provider_with_busy(struct store *s, struct arena *a, const char *id, i
 	char los[24], his[24];
 	const char *p[3] = { id, los, his };
 	PGresult *r;
-	int i, n;
 
-	snprintf(los, sizeof los, "%" PRId64, lo * 1000);
-	snprintf(his, sizeof his, "%" PRId64, hi * 1000);
+	snprintf(los, sizeof los, "%" PRId64, lo);
+	snprintf(his, sizeof his, "%" PRId64, hi);
 	r = store_exec(s, a, "provider_with_busy", 3, p, e);
 	if (!r)
 		return -1;
-	n = PQntuples(r);
-	if (n == 0)
+	if (PQntuples(r) == 0)
 		return ERR_NOT_FOUND(e, "Provider not found.");
 	*config = PQgetvalue(r, 0, 0);
-	*busy = arena_calloc(a, (size_t)n, sizeof **busy);
-	*nbusy = 0;
-	for (i = 0; i < n; i++) {
-		if (PQgetisnull(r, i, 1))
-			continue;
-		(*busy)[*nbusy].start = strtoll(PQgetvalue(r, i, 1), NULL, 10) / 1000;
-		(*busy)[*nbusy].end = strtoll(PQgetvalue(r, i, 2), NULL, 10) / 1000;
-		(*nbusy)++;
-	}
-	return 0;
+	return store_busy_parse(a, PQgetvalue(r, 0, 1), busy, nbusy, e);
 }
