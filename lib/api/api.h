@@ -36,6 +36,18 @@ struct api_key_cache {
 	unsigned next;
 };
 
+/*
+ * Providers' decoded configurations a worker has read recently
+ * (api_providers.c), keyed by id and the row's version (its xmin), so that
+ * availability neither fetches nor decodes a configuration that has not
+ * changed. An entry is read again after API_SCHED_TTL_MS whatever its
+ * version says, so not even an xmin reused after wraparound can keep a
+ * stale one.
+ */
+#define API_SCHED_CACHE 64
+#define API_SCHED_TTL_MS 60000
+struct api_sched_entry;
+
 /* What a worker owns for its whole life. */
 struct api_ctx {
 	struct store *store;
@@ -44,7 +56,12 @@ struct api_ctx {
 	const struct config *cfg;
 	struct api_principal principal;
 	struct api_key_cache keys;
+	struct api_sched_entry *scheds; /* API_SCHED_CACHE of them, allocated on first use */
+	unsigned sched_clock;
 };
+
+/* Frees what the context allocated itself (the configuration cache). */
+void api_ctx_release(struct api_ctx *c);
 
 /*
  * Checks the caller's key (token: a ?token= value, else the Authorization

@@ -4,6 +4,8 @@
  */
 #include "api/api.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/civil.h"
@@ -13,6 +15,83 @@
 #include "store/store.h"
 
 #define AVAILABILITY_MAX_DAYS 62
+
+struct api_sched_entry {
+	char id[CODEC_UUID_LEN + 1]; /* "" = free */
+	uint32_t xmin;
+	int64_t loaded_ms;
+	unsigned used;               /* c->sched_clock when last used */
+	struct sched s;              /* s.overrides is the entry's own (malloc) */
+};
+
+static void sched_entry_clear(struct api_sched_entry *x)
+{
+	free(x->s.overrides);
+	memset(x, 0, sizeof *x);
+}
+
+void api_ctx_release(struct api_ctx *c)
+{
+	int i;
+
+	for (i = 0; c->scheds && i < API_SCHED_CACHE; i++)
+		sched_entry_clear(&c->scheds[i]);
+	free(c->scheds);
+	c->scheds = NULL;
+}
+
+/* The entry of provider id if it is fresh enough to be revalidated by version, or NULL. */
+static struct api_sched_entry *sched_cached(struct api_ctx *c, const char *id, int64_t now_ms)
+{
+	int i;
+
+	for (i = 0; c->scheds && i < API_SCHED_CACHE; i++) {
+		struct api_sched_entry *x = &c->scheds[i];
+
+		if (strcmp(x->id, id) == 0)
+			return now_ms >= x->loaded_ms && now_ms - x->loaded_ms < API_SCHED_TTL_MS ? x
+				: NULL;
+	}
+	return NULL;
+}
+
+/* Keeps a copy of s as provider id's at version xmin, in its own entry or the least recently used. */
+static void sched_remember(struct api_ctx *c, const char *id, uint32_t xmin, const struct sched *s,
+			   int64_t now_ms)
+{
+	struct api_sched_entry *x = NULL;
+	int i;
+
+	if (!c->scheds && !(c->scheds = calloc(API_SCHED_CACHE, sizeof *c->scheds)))
+		return;
+	for (i = 0; i < API_SCHED_CACHE && !x; i++)
+		if (strcmp(c->scheds[i].id, id) == 0)
+			x = &c->scheds[i];
+	for (i = 0; i < API_SCHED_CACHE && !x; i++)
+		if (!c->scheds[i].id[0])
+			x = &c->scheds[i];
+	if (!x) {
+		x = &c->scheds[0];
+		for (i = 1; i < API_SCHED_CACHE; i++)
+			if (c->scheds[i].used < x->used)
+				x = &c->scheds[i];
+	}
+	sched_entry_clear(x);
+	x->s = *s;
+	x->s.overrides = NULL;
+	if (s->noverrides > 0) {
+		x->s.overrides = malloc((size_t)s->noverrides * sizeof *s->overrides);
+		if (!x->s.overrides) {
+			memset(x, 0, sizeof *x);
+			return;
+		}
+		memcpy(x->s.overrides, s->overrides, (size_t)s->noverrides * sizeof *s->overrides);
+	}
+	snprintf(x->id, sizeof x->id, "%s", id);
+	x->xmin = xmin;
+	x->loaded_ms = now_ms;
+	x->used = ++c->sched_clock;
+}
 
 static int provider_id(struct http_req *req, char out[CODEC_UUID_LEN + 1], struct err *e)
 {
@@ -127,15 +206,28 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	struct slot_busy *busy;
 	size_t nbusy;
 	struct sched s;
+	struct api_sched_entry *hit;
+	uint32_t xmin;
 	struct slot_ctx sc;
 	struct slot *slots;
 
 	if (provider_id(req, id, e) || date_range(req, &from, &to, &single, e))
 		return -1;
 	slot_busy_window(from, to, &lo, &hi);
-	if (store_provider_with_busy(c->store, req->arena, id, lo, hi, &config, &busy, &nbusy, e) ||
-	    api_sched_from_config(c, req, config, &s, e))
+	hit = sched_cached(c, id, req->now_ms);
+	if (store_provider_with_busy(c->store, req->arena, id, lo, hi, hit ? hit->xmin : 0, &xmin,
+				     &config, &busy, &nbusy, e))
 		return -1;
+	if (config) {
+		if (api_sched_from_config(c, req, config, &s, e))
+			return -1;
+		sched_remember(c, id, xmin, &s, req->now_ms);
+	} else if (hit && hit->xmin == xmin) {
+		s = hit->s; /* its overrides stay the entry's: nothing else touches it in this request */
+		hit->used = ++c->sched_clock;
+	} else {
+		return ERR_INTERNAL(e, "Internal server error.");
+	}
 	sc = (struct slot_ctx){ &s, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
 	slots = arena_alloc(req->arena, sizeof *slots * SLOT_MAX_PER_DATE);
 	resp->status = 200;

@@ -214,6 +214,7 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 	}
 	arena_destroy(&a);
 	FCGX_Free(&r, 1);
+	api_ctx_release(&c);
 	store_close(c.store);
 	if (own)
 		tz_cache_free(own);

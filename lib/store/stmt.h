@@ -5,6 +5,14 @@
 #ifndef APPOINTD_STORE_STMT_H
 #define APPOINTD_STORE_STMT_H
 
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct slot_busy;
+struct err;
+
 struct store_stmt {
 	const char *name;
 	const char *sql;
@@ -23,20 +31,33 @@ extern const struct store_stmt store_idem_stmts[];
 /* Advisory-lock class of relay sessions (key 1 of the two-int form). */
 #define SQL_RELAY_LOCK_CLASS "1095782468"
 
-/* Whole epoch seconds (what the engine counts in); float8, cheaper than extract's numeric. */
-#define SQL_S(col) "floor(date_part('epoch', " col "))::bigint"
-
 #define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
 
-struct arena;
-struct slot_busy;
-struct err;
 /*
- * Busy intervals from "start end start end ..." (epoch seconds, as the busy
- * queries' string_agg returns them; "" or NULL: none) into an arena array
- * with room for one more. A malformed list is an internal error.
+ * A busy query's two columns (store_busy_arrays) over appointments a, and
+ * its condition: CONFIRMED and overlapping [$2, $3) (epoch seconds), which
+ * the exclusion constraint's GiST index answers bounded on both sides.
  */
-int store_busy_parse(struct arena *a, const char *text, struct slot_busy **busy, size_t *nbusy,
-		     struct err *e);
+#define SQL_BUSY_COLS "array_agg(a.start_at ORDER BY a.start_at), array_agg(a.end_at ORDER BY a.start_at)"
+#define SQL_BUSY_WHERE "a.status = 'CONFIRMED' AND tstzrange(a.start_at, a.end_at)" \
+	" && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
+
+/* A big-endian 32-bit integer of a binary result's value. */
+static inline uint32_t store_be32(const void *v)
+{
+	const unsigned char *p = v;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The busy intervals of a busy query: two columns from col on, in binary
+ * format (store_exec_as), array_agg(start_at ORDER BY start_at) and
+ * array_agg(end_at ORDER BY start_at) of CONFIRMED appointments (NULL: none),
+ * into an arena array of epoch seconds with room for one more. Anything else
+ * is an internal error.
+ */
+int store_busy_arrays(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+		      size_t *nbusy, struct err *e);
 
 #endif

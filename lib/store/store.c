@@ -144,6 +144,12 @@ static void clear_result(void *r)
 PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int nparams,
 		     const char *const *params, struct err *e)
 {
+	return store_exec_as(s, a, stmt, nparams, params, 0, e);
+}
+
+PGresult *store_exec_as(struct store *s, struct arena *a, const char *stmt, int nparams,
+			const char *const *params, int binary, struct err *e)
+{
 	PGresult *r = NULL;
 	int attempt;
 
@@ -152,7 +158,7 @@ PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int npa
 
 		if (store_ready(s, e))
 			return NULL;
-		r = PQexecPrepared(s->conn, stmt, nparams, params, NULL, NULL, 0);
+		r = PQexecPrepared(s->conn, stmt, nparams, params, NULL, NULL, binary ? 1 : 0);
 		st = PQresultStatus(r);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 			arena_cleanup(a, clear_result, r);

@@ -58,6 +58,9 @@ int store_rollback_to_savepoint(struct store *s, struct err *e);
 /* Runs a prepared statement; the result is freed with the arena. */
 PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int nparams,
 		     const char *const *params, struct err *e);
+/* The same with every column of the result in binary format when binary is set. */
+PGresult *store_exec_as(struct store *s, struct arena *a, const char *stmt, int nparams,
+			const char *const *params, int binary, struct err *e);
 
 /* ---- providers (store_provider.c) */
 /*
@@ -71,12 +74,14 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 		       const char **config, int64_t *created_ms, int64_t *updated_ms,
 		       struct err *e);
 /*
- * One round trip for availability: the configuration and the CONFIRMED
- * appointments overlapping [lo, hi) (UTC seconds), sorted by start.
+ * One round trip for availability: the CONFIRMED appointments overlapping
+ * [lo, hi) (UTC seconds), sorted by start, and the provider's row version
+ * (*xmin); its configuration in *config only when that version is not
+ * known_xmin (0: none known), else *config = NULL.
  */
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
-			     int64_t hi, const char **config, struct slot_busy **busy,
-			     size_t *nbusy, struct err *e);
+			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
+			     struct slot_busy **busy, size_t *nbusy, struct err *e);
 
 /* ---- appointments (store_appt.c) */
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,

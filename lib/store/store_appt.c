@@ -4,7 +4,6 @@
  * check and the write are one atomic decision; lock order is always provider,
  * then appointment.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +17,10 @@
 	SQL_MS("updated_at")
 
 const struct store_stmt store_appt_stmts[] = {
-	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
+	/* As provider_with_busy's lists, without the appointment $4 (the one being moved). */
 	{ "appt_busy",
-	  "SELECT string_agg(" SQL_S("start_at") " || ' ' || " SQL_S("end_at") ", ' ' ORDER BY start_at) FROM appointments"
-	  " WHERE provider_id = $1 AND status = 'CONFIRMED'"
-	  " AND tstzrange(start_at, end_at) && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
-	  " AND id IS DISTINCT FROM $4::uuid" },
+	  "SELECT " SQL_BUSY_COLS " FROM appointments a WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE
+	  " AND a.id IS DISTINCT FROM $4::uuid" },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
 	  " version, created_at, updated_at) VALUES ($1, $2, $3, " SQL_TS("$4") ", " SQL_TS("$5")
@@ -87,34 +84,56 @@ static char *ms_text(struct arena *a, int64_t ms)
 	return arena_printf(a, "%" PRId64, ms);
 }
 
-int store_busy_parse(struct arena *a, const char *text, struct slot_busy **busy, size_t *nbusy,
-		     struct err *e)
+/*
+ * A one-dimensional timestamptz[] of n elements without NULLs, in binary
+ * format (array_send: ndim, has-null flag, element type, length, lower
+ * bound, then each element as its length and microseconds since 2000-01-01
+ * UTC), into b[i].start (or .end) as epoch seconds, floored. -1 if it is
+ * anything else.
+ */
+static int ts_array(const unsigned char *v, size_t len, size_t n, struct slot_busy *b, int end)
 {
-	size_t n = 0, cap = 1;
-	const char *p;
+	const int64_t unix_2000 = 946684800;
+	size_t i;
 
-	for (p = text ? text : ""; *p; p++)
-		cap += *p == ' ';
-	*busy = arena_calloc(a, cap / 2 + 1, sizeof **busy);
-	for (p = text ? text : ""; *p;) {
-		char *end;
-		long long v[2];
-		int k;
+	if (len != 20 + n * 12 || store_be32(v) != 1 || store_be32(v + 4) != 0 ||
+	    store_be32(v + 8) != 1184 || store_be32(v + 12) != n)
+		return -1;
+	for (i = 0, v += 20; i < n; i++, v += 12) {
+		int64_t us, secs;
 
-		for (k = 0; k < 2; k++) {
-			errno = 0;
-			v[k] = strtoll(p, &end, 10);
-			if (end == p || errno || (*end != ' ' && (*end != '\0' || k == 0)))
-				return ERR_INTERNAL(e, "Internal server error.");
-			p = *end ? end + 1 : end;
-		}
-		if (n >= cap / 2)
-			return ERR_INTERNAL(e, "Internal server error.");
-		(*busy)[n].start = v[0];
-		(*busy)[n].end = v[1];
-		n++;
+		if (store_be32(v) != 8)
+			return -1;
+		us = (int64_t)((uint64_t)store_be32(v + 4) << 32 | store_be32(v + 8));
+		secs = us / 1000000 - (us % 1000000 < 0) + unix_2000;
+		if (end)
+			b[i].end = secs;
+		else
+			b[i].start = secs;
 	}
+	return 0;
+}
+
+int store_busy_arrays(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+		      size_t *nbusy, struct err *e)
+{
+	const unsigned char *vs = (const unsigned char *)PQgetvalue(r, 0, col);
+	const unsigned char *ve = (const unsigned char *)PQgetvalue(r, 0, col + 1);
+	size_t ls = (size_t)PQgetlength(r, 0, col), le = (size_t)PQgetlength(r, 0, col + 1);
+	size_t n = 0;
+
+	if (PQfformat(r, col) != 1 || PQfformat(r, col + 1) != 1 ||
+	    PQgetisnull(r, 0, col) != PQgetisnull(r, 0, col + 1))
+		return ERR_INTERNAL(e, "Internal server error.");
+	if (!PQgetisnull(r, 0, col)) {
+		n = ls >= 20 ? store_be32(vs + 12) : 0;
+		if (n == 0 || n > (ls - 20) / 12)
+			return ERR_INTERNAL(e, "Internal server error.");
+	}
+	*busy = arena_calloc(a, n + 1, sizeof **busy);
 	*nbusy = n;
+	if (n && (ts_array(vs, ls, n, *busy, 0) || ts_array(ve, le, n, *busy, 1)))
+		return ERR_INTERNAL(e, "Internal server error.");
 	return 0;
 }
 
@@ -123,11 +142,11 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 		    struct err *e)
 {
 	const char *p[4] = { provider_id, ms_text(a, lo), ms_text(a, hi), except_id };
-	PGresult *r = store_exec(s, a, "appt_busy", 4, p, e);
+	PGresult *r = store_exec_as(s, a, "appt_busy", 4, p, 1, e);
 
 	if (!r)
 		return -1;
-	return store_busy_parse(a, PQgetvalue(r, 0, 0), busy, nbusy, e);
+	return store_busy_arrays(a, r, 0, busy, nbusy, e);
 }
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)

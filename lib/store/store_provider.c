@@ -24,16 +24,14 @@ const struct store_stmt store_provider_stmts[] = {
 	  "SELECT config::text, " SQL_MS("created_at") ", " SQL_MS("updated_at")
 	  " FROM providers WHERE id = $1 FOR UPDATE" },
 	/*
-	 * One row: the configuration and the confirmed appointments overlapping
-	 * [$2, $3) (epoch seconds) as "start end start end ..." (NULL: none).
-	 * The overlap is the exclusion constraint's own GiST expression, so the
-	 * scan is bounded on both sides however long the provider's history.
+	 * One row, in binary: the row's version (xmin: any update of the row
+	 * changes it), the configuration unless that version is $4, and the
+	 * confirmed appointments overlapping [$2, $3) (store_busy_arrays).
 	 */
 	{ "provider_with_busy",
-	  "SELECT p.config::text, (SELECT string_agg(" SQL_S("a.start_at") " || ' ' || " SQL_S("a.end_at")
-	  ", ' ' ORDER BY a.start_at) FROM appointments a WHERE a.provider_id = p.id AND a.status = 'CONFIRMED'"
-	  " AND tstzrange(a.start_at, a.end_at) && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint)))"
-	  " FROM providers p WHERE p.id = $1" },
+	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END, b.*"
+	  " FROM providers p CROSS JOIN LATERAL (SELECT " SQL_BUSY_COLS " FROM appointments a"
+	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") b WHERE p.id = $1" },
 	{ NULL, NULL }
 };
 
@@ -72,20 +70,25 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 }
 
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
-			     int64_t hi, const char **config, struct slot_busy **busy,
-			     size_t *nbusy, struct err *e)
+			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
+			     struct slot_busy **busy, size_t *nbusy, struct err *e)
 {
-	char los[24], his[24];
-	const char *p[3] = { id, los, his };
+	char los[24], his[24], known[16];
+	const char *p[4] = { id, los, his, known };
 	PGresult *r;
 
 	snprintf(los, sizeof los, "%" PRId64, lo);
 	snprintf(his, sizeof his, "%" PRId64, hi);
-	r = store_exec(s, a, "provider_with_busy", 3, p, e);
+	snprintf(known, sizeof known, "%" PRIu32, known_xmin);
+	r = store_exec_as(s, a, "provider_with_busy", 4, p, 1, e);
 	if (!r)
 		return -1;
 	if (PQntuples(r) == 0)
 		return ERR_NOT_FOUND(e, "Provider not found.");
-	*config = PQgetvalue(r, 0, 0);
-	return store_busy_parse(a, PQgetvalue(r, 0, 1), busy, nbusy, e);
+	if (PQnfields(r) != 4 || PQgetlength(r, 0, 0) != 4)
+		return ERR_INTERNAL(e, "Internal server error.");
+	*xmin = store_be32(PQgetvalue(r, 0, 0));
+	*config = PQgetisnull(r, 0, 1) ? NULL
+		: arena_strndup(a, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
+	return store_busy_arrays(a, r, 2, busy, nbusy, e);
 }

@@ -1,12 +1,13 @@
 """GET /api/providers/{id}/availability: shapes, DST, weekdays, rules."""
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 from lib import (availability, book, book_ok, cancel, check_error, dst_days, expect,
                  expected_slots, future_date, hhmm, interval, iso_z, local_dt, local_today,
-                 make_provider, minutes, next_year, now_utc, parse_instant, assert_utc_ms, reschedule,
-                 uuid4)
+                 make_provider, minutes, next_year, now_utc, parse_instant, assert_utc_ms,
+                 post_schedule, reschedule, schedule_body, sql, uuid4)
 
 
 def single(pid, d):
@@ -410,3 +411,24 @@ def test_existing_appointment_keeps_its_length_after_duration_change():
                   weeklySchedule={"friday": {"start": "09:00", "end": "12:00"}})
     assert single(pid, d)["availableSlots"] == ["09:00", "09:30", "11:00", "11:30"]
     check_error(book(pid, "%sT10:30:00.000Z" % d), 409, "CONFLICT")
+
+
+def test_schedule_change_seen_by_every_worker():
+    """Workers keep providers' decoded configurations, keyed by the row's
+    version: a change, through the API or straight in the database, shows in
+    the next read whichever worker serves it."""
+    tz = "UTC"
+    mon = future_date("monday")
+    pid = make_provider(tz, weeklySchedule={"monday": [interval("09:00", "10:00")]})
+
+    def reads(n=64):
+        with ThreadPoolExecutor(8) as ex:
+            return list(ex.map(lambda _: single(pid, mon)["availableSlots"], range(n)))
+
+    assert set(map(tuple, reads())) == {("09:00", "09:30")}
+    r = post_schedule(pid, schedule_body(tz, weeklySchedule={"monday": [interval("14:00", "15:00")]}))
+    assert r.status == 200, r
+    assert set(map(tuple, reads())) == {("14:00", "14:30")}
+    sql("UPDATE providers SET config = jsonb_set(config, '{dateOverrides}', '{\"%s\": []}')"
+        " WHERE id = '%s'" % (mon, pid))
+    assert set(map(tuple, reads())) == {()}
