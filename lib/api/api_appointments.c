@@ -186,7 +186,9 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 		err_field(e, "reason", "must be at most %d printable characters", CODEC_REASON_MAX);
 		return -1;
 	}
-	if (store_begin(c->store, e) || store_appt_get(c->store, req->arena, id, 1, &a, e))
+	/* Lock order: the provider, then the appointment (as booking and rescheduling do). */
+	if (store_begin(c->store, e) || store_provider_lock_of_appt(c->store, req->arena, id, e) ||
+	    store_appt_get(c->store, req->arena, id, 1, &a, e))
 		return -1;
 	if (a.status != APPT_CANCELLED) {
 		snprintf(a.reason, sizeof a.reason, "%s", reason);

@@ -34,11 +34,11 @@ extern const struct store_stmt store_idem_stmts[];
 #define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
 
 /*
- * A busy query's two columns (store_busy_arrays) over appointments a, and
- * its condition: CONFIRMED and overlapping [$2, $3) (epoch seconds), which
- * the exclusion constraint's GiST index answers bounded on both sides.
+ * A busy query's column (store_busy_decode) over appointments a, and its
+ * condition: CONFIRMED and overlapping [$2, $3) (epoch seconds), which the
+ * exclusion constraint's GiST index answers bounded on both sides.
  */
-#define SQL_BUSY_COLS "array_agg(a.start_at ORDER BY a.start_at), array_agg(a.end_at ORDER BY a.start_at)"
+#define SQL_BUSY_COL "array_agg(ARRAY[a.start_at, a.end_at] ORDER BY a.start_at)"
 #define SQL_BUSY_WHERE "a.status = 'CONFIRMED' AND tstzrange(a.start_at, a.end_at)" \
 	" && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
 
@@ -51,13 +51,12 @@ static inline uint32_t store_be32(const void *v)
 }
 
 /*
- * The busy intervals of a busy query: two columns from col on, in binary
- * format (store_exec_as), array_agg(start_at ORDER BY start_at) and
- * array_agg(end_at ORDER BY start_at) of CONFIRMED appointments (NULL: none),
- * into an arena array of epoch seconds with room for one more. Anything else
- * is an internal error.
+ * The busy intervals of a busy query: column col of row 0, in binary format
+ * (store_exec_as), SQL_BUSY_COL: a timestamptz[n][2] of the start and end
+ * of each CONFIRMED appointment (NULL: none), into an arena array of epoch
+ * seconds with room for one more. Anything else is an internal error.
  */
-int store_busy_arrays(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
 		      size_t *nbusy, struct err *e);
 
 #endif

@@ -74,14 +74,17 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 		       const char **config, int64_t *created_ms, int64_t *updated_ms,
 		       struct err *e);
 /*
- * One round trip for availability: the CONFIRMED appointments overlapping
- * [lo, hi) (UTC seconds), sorted by start, and the provider's row version
- * (*xmin); its configuration in *config only when that version is not
- * known_xmin (0: none known), else *config = NULL.
+ * One round trip for availability: the provider's row version (*xmin) and,
+ * unless it is known_xmin (0: none known), its configuration and the
+ * CONFIRMED appointments overlapping [lo, hi) (UTC seconds), sorted by
+ * start; when it is, *config = NULL and no appointments.
  */
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
 			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
 			     struct slot_busy **busy, size_t *nbusy, struct err *e);
+/* Locks the row of the provider of appointment appt_id (none: nothing), in a transaction. */
+int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *appt_id,
+				struct err *e);
 
 /* ---- appointments (store_appt.c) */
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,

@@ -19,7 +19,7 @@
 const struct store_stmt store_appt_stmts[] = {
 	/* As provider_with_busy's lists, without the appointment $4 (the one being moved). */
 	{ "appt_busy",
-	  "SELECT " SQL_BUSY_COLS " FROM appointments a WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE
+	  "SELECT " SQL_BUSY_COL " FROM appointments a WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE
 	  " AND a.id IS DISTINCT FROM $4::uuid" },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
@@ -84,56 +84,42 @@ static char *ms_text(struct arena *a, int64_t ms)
 	return arena_printf(a, "%" PRId64, ms);
 }
 
-/*
- * A one-dimensional timestamptz[] of n elements without NULLs, in binary
- * format (array_send: ndim, has-null flag, element type, length, lower
- * bound, then each element as its length and microseconds since 2000-01-01
- * UTC), into b[i].start (or .end) as epoch seconds, floored. -1 if it is
- * anything else.
- */
-static int ts_array(const unsigned char *v, size_t len, size_t n, struct slot_busy *b, int end)
-{
-	const int64_t unix_2000 = 946684800;
-	size_t i;
-
-	if (len != 20 + n * 12 || store_be32(v) != 1 || store_be32(v + 4) != 0 ||
-	    store_be32(v + 8) != 1184 || store_be32(v + 12) != n)
-		return -1;
-	for (i = 0, v += 20; i < n; i++, v += 12) {
-		int64_t us, secs;
-
-		if (store_be32(v) != 8)
-			return -1;
-		us = (int64_t)((uint64_t)store_be32(v + 4) << 32 | store_be32(v + 8));
-		secs = us / 1000000 - (us % 1000000 < 0) + unix_2000;
-		if (end)
-			b[i].end = secs;
-		else
-			b[i].start = secs;
-	}
-	return 0;
-}
-
-int store_busy_arrays(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
 		      size_t *nbusy, struct err *e)
 {
-	const unsigned char *vs = (const unsigned char *)PQgetvalue(r, 0, col);
-	const unsigned char *ve = (const unsigned char *)PQgetvalue(r, 0, col + 1);
-	size_t ls = (size_t)PQgetlength(r, 0, col), le = (size_t)PQgetlength(r, 0, col + 1);
-	size_t n = 0;
+	/*
+	 * array_send: ndim, has-null flag, element type, then length and lower
+	 * bound per dimension, then each element as its length and (timestamptz)
+	 * microseconds since 2000-01-01 UTC.
+	 */
+	const int64_t unix_2000 = 946684800;
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, 0, col);
+	size_t len = (size_t)PQgetlength(r, 0, col), n = 0, i;
 
-	if (PQfformat(r, col) != 1 || PQfformat(r, col + 1) != 1 ||
-	    PQgetisnull(r, 0, col) != PQgetisnull(r, 0, col + 1))
+	if (PQfformat(r, col) != 1)
 		return ERR_INTERNAL(e, "Internal server error.");
 	if (!PQgetisnull(r, 0, col)) {
-		n = ls >= 20 ? store_be32(vs + 12) : 0;
-		if (n == 0 || n > (ls - 20) / 12)
+		if (len < 28 || store_be32(v) != 2 || store_be32(v + 4) != 0 ||
+		    store_be32(v + 8) != 1184 || store_be32(v + 20) != 2)
+			return ERR_INTERNAL(e, "Internal server error.");
+		n = store_be32(v + 12);
+		if (n == 0 || n > (len - 28) / 24 || len != 28 + n * 24)
 			return ERR_INTERNAL(e, "Internal server error.");
 	}
 	*busy = arena_calloc(a, n + 1, sizeof **busy);
 	*nbusy = n;
-	if (n && (ts_array(vs, ls, n, *busy, 0) || ts_array(ve, le, n, *busy, 1)))
-		return ERR_INTERNAL(e, "Internal server error.");
+	for (i = 0, v += 28; i < 2 * n; i++, v += 12) {
+		int64_t us, secs;
+
+		if (store_be32(v) != 8)
+			return ERR_INTERNAL(e, "Internal server error.");
+		us = (int64_t)((uint64_t)store_be32(v + 4) << 32 | store_be32(v + 8));
+		secs = us / 1000000 - (us % 1000000 < 0) + unix_2000;
+		if (i % 2)
+			(*busy)[i / 2].end = secs;
+		else
+			(*busy)[i / 2].start = secs;
+	}
 	return 0;
 }
 
@@ -146,7 +132,7 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 
 	if (!r)
 		return -1;
-	return store_busy_arrays(a, r, 0, busy, nbusy, e);
+	return store_busy_decode(a, r, 0, busy, nbusy, e);
 }
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)

@@ -25,13 +25,19 @@ const struct store_stmt store_provider_stmts[] = {
 	  " FROM providers WHERE id = $1 FOR UPDATE" },
 	/*
 	 * One row, in binary: the row's version (xmin: any update of the row
-	 * changes it), the configuration unless that version is $4, and the
-	 * confirmed appointments overlapping [$2, $3) (store_busy_arrays).
+	 * changes it, and migration 0007's triggers update it whenever its
+	 * appointments change), then, unless that version is $4, the
+	 * configuration and the confirmed appointments overlapping [$2, $3)
+	 * (store_busy_decode): a CASE runs its subquery only when it is reached.
 	 */
 	{ "provider_with_busy",
-	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END, b.*"
-	  " FROM providers p CROSS JOIN LATERAL (SELECT " SQL_BUSY_COLS " FROM appointments a"
-	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") b WHERE p.id = $1" },
+	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END,"
+	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_COL " FROM appointments a"
+	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END FROM providers p WHERE p.id = $1" },
+	/* Cancelling locks its provider first, in the order booking and rescheduling lock. */
+	{ "provider_lock_of_appt",
+	  "SELECT 1 FROM providers WHERE id = (SELECT provider_id FROM appointments WHERE id = $1)"
+	  " FOR UPDATE" },
 	{ NULL, NULL }
 };
 
@@ -85,10 +91,22 @@ int store_provider_with_busy(struct store *s, struct arena *a, const char *id, i
 		return -1;
 	if (PQntuples(r) == 0)
 		return ERR_NOT_FOUND(e, "Provider not found.");
-	if (PQnfields(r) != 4 || PQgetlength(r, 0, 0) != 4)
+	if (PQnfields(r) != 3 || PQgetlength(r, 0, 0) != 4)
 		return ERR_INTERNAL(e, "Internal server error.");
 	*xmin = store_be32(PQgetvalue(r, 0, 0));
-	*config = PQgetisnull(r, 0, 1) ? NULL
-		: arena_strndup(a, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
-	return store_busy_arrays(a, r, 2, busy, nbusy, e);
+	*config = NULL;
+	*busy = NULL;
+	*nbusy = 0;
+	if (PQgetisnull(r, 0, 1))
+		return 0;
+	*config = arena_strndup(a, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
+	return store_busy_decode(a, r, 2, busy, nbusy, e);
+}
+
+int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *appt_id,
+				struct err *e)
+{
+	const char *p[1] = { appt_id };
+
+	return store_exec(s, a, "provider_lock_of_appt", 1, p, e) ? 0 : -1;
 }

@@ -413,22 +413,37 @@ def test_existing_appointment_keeps_its_length_after_duration_change():
     check_error(book(pid, "%sT10:30:00.000Z" % d), 409, "CONFLICT")
 
 
-def test_schedule_change_seen_by_every_worker():
-    """Workers keep providers' decoded configurations, keyed by the row's
-    version: a change, through the API or straight in the database, shows in
-    the next read whichever worker serves it."""
+def test_changes_seen_by_every_worker():
+    """Workers keep providers' decoded configurations and appointments, keyed
+    by the provider row's version: a change of either, through the API or
+    straight in the database, shows in the next read whichever worker
+    serves it."""
     tz = "UTC"
     mon = future_date("monday")
-    pid = make_provider(tz, weeklySchedule={"monday": [interval("09:00", "10:00")]})
+    hours = {"monday": [interval("09:00", "10:00")]}
+    pid = make_provider(tz, weeklySchedule=hours)
 
-    def reads(n=64):
+    def seen():
         with ThreadPoolExecutor(8) as ex:
-            return list(ex.map(lambda _: single(pid, mon)["availableSlots"], range(n)))
+            return set(ex.map(lambda _: tuple(single(pid, mon)["availableSlots"]), range(64)))
 
-    assert set(map(tuple, reads())) == {("09:00", "09:30")}
+    assert seen() == {("09:00", "09:30")}
     r = post_schedule(pid, schedule_body(tz, weeklySchedule={"monday": [interval("14:00", "15:00")]}))
     assert r.status == 200, r
-    assert set(map(tuple, reads())) == {("14:00", "14:30")}
+    assert seen() == {("14:00", "14:30")}
     sql("UPDATE providers SET config = jsonb_set(config, '{dateOverrides}', '{\"%s\": []}')"
         " WHERE id = '%s'" % (mon, pid))
-    assert set(map(tuple, reads())) == {()}
+    assert seen() == {()}
+    assert post_schedule(pid, schedule_body(tz, weeklySchedule=hours)).status == 200
+    assert seen() == {("09:00", "09:30")}
+    aid = book_ok(pid, local_dt(tz, mon, "09:00"))["appointmentId"]
+    assert seen() == {("09:30",)}
+    expect(cancel(aid), 200)
+    assert seen() == {("09:00", "09:30")}
+    other = uuid4()
+    sql("INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status, version,"
+        " created_at, updated_at) VALUES ('%s', '%s', 'p-psql', '%s 09:30Z', '%s 10:00Z', 'CONFIRMED',"
+        " 1, now(), now())" % (other, pid, mon, mon))
+    assert seen() == {("09:00",)}
+    sql("DELETE FROM appointments WHERE id = '%s'" % other)
+    assert seen() == {("09:00", "09:30")}
