@@ -40,9 +40,25 @@
 #define RELAY_DB_RETRY_MS 1000
 #define RELAY_MAX_RETRY_AFTER_S 86400
 #define RELAY_DISPATCH_ROUNDS 10
+/*
+ * The least time between two dispatches a notification asks for. Every
+ * write notifies, and each dispatch is a durable transaction of its own:
+ * under a stream of bookings, a dispatch per notification would cost
+ * PostgreSQL as much again as the bookings' own transactions. Waiting a
+ * few milliseconds numbers what arrived meanwhile in one transaction, at
+ * the price of that much latency (./dev bench relay measures it).
+ */
+#define RELAY_DISPATCH_GAP_MS 20
 #define RELAY_STOP_FLUSH_MS 10000
-/* Events numbered since the last ANALYZE that make the relay run one. */
+/*
+ * Events numbered since the last ANALYZE that make the relay run one: 1000
+ * at first (a burst into an empty table must not wait a minute for
+ * autovacuum to notice), then twice as many each time, up to where
+ * autovacuum's own thresholds take over; an ANALYZE a second under a
+ * stream of bookings would cost more than it saves.
+ */
 #define RELAY_ANALYZE_AFTER 1000
+#define RELAY_ANALYZE_AFTER_MAX 1024000
 
 struct relay_xfer {
 	struct relay_xfer *next;
@@ -74,8 +90,9 @@ struct relay {
 	int notified;            /* new events may have committed: dispatch them */
 	int wake;                /* deliveries may be claimable: claim */
 	int64_t next_poll_ms, next_prune_ms, db_retry_ms;
+	int64_t next_dispatch_ms;  /* a notification is acted on from then on */
 	int db_down_logged;
-	int64_t numbered_since_analyze;
+	int64_t numbered_since_analyze, analyze_after;
 	unsigned rng;
 	struct arena arena;
 };
@@ -417,8 +434,9 @@ static void relay_fill(struct relay *r, int poll)
 	int64_t due;
 
 	err_init(&e);
-	if (r->notified || poll) {
+	if (poll || (r->notified && relay_now_ms() >= r->next_dispatch_ms)) {
 		r->notified = 0;
+		r->next_dispatch_ms = relay_now_ms() + RELAY_DISPATCH_GAP_MS;
 		do {
 			if (store_outbox_dispatch(r->store, &r->arena, r->cfg.relay_batch, &n, &e) < 0) {
 				r->notified = 1;
@@ -427,11 +445,15 @@ static void relay_fill(struct relay *r, int poll)
 			}
 			r->numbered_since_analyze += n;
 		} while (n == r->cfg.relay_batch && ++rounds < RELAY_DISPATCH_ROUNDS);
-		if (rounds == RELAY_DISPATCH_ROUNDS)
+		if (rounds == RELAY_DISPATCH_ROUNDS) {
 			r->notified = 1; /* more to number: next turn */
+			r->next_dispatch_ms = 0;
+		}
 		/* A burst: autovacuum may take a minute to notice, the claim cannot wait. */
-		if (r->numbered_since_analyze >= RELAY_ANALYZE_AFTER) {
+		if (r->numbered_since_analyze >= r->analyze_after) {
 			r->numbered_since_analyze = 0;
+			if (r->analyze_after < RELAY_ANALYZE_AFTER_MAX)
+				r->analyze_after *= 2;
 			if (store_delivery_analyze(r->store, &r->arena, &e) < 0)
 				relay_db_failed(r, &e, "analyzing the deliveries table");
 		}
@@ -452,8 +474,8 @@ static void relay_fill(struct relay *r, int poll)
 	for (i = 0; i < n; i++)
 		relay_start(r, &c[i]);
 	r->next_poll_ms = relay_now_ms() + r->cfg.relay_poll_ms;
-	/* A full claim may have left more behind. */
-	r->wake = n == want || r->notified;
+	/* A full claim may have left more behind; a waiting notification has its own time (relay_wait). */
+	r->wake = n == want;
 	if (r->wake)
 		return;
 	/*
@@ -513,8 +535,7 @@ static void relay_notifications(struct relay *r)
 	if (!PQconsumeInput(r->store->conn))
 		return; /* the next store call reconnects */
 	while ((n = PQnotifies(r->store->conn))) {
-		r->notified = 1;
-		r->wake = 1;
+		r->notified = 1; /* the dispatch (when its gap is over) claims after it */
 		PQfreemem(n);
 	}
 }
@@ -551,7 +572,10 @@ static void relay_wait(struct relay *r)
 	int64_t timeout = r->next_poll_ms - relay_now_ms();
 	char buf[64];
 
-	if ((r->wake || r->notified) && r->inflight < r->cfg.relay_concurrency && !relay_sig_term)
+	if (r->notified && r->inflight < r->cfg.relay_concurrency && !relay_sig_term &&
+	    r->next_dispatch_ms - relay_now_ms() < timeout)
+		timeout = r->next_dispatch_ms - relay_now_ms();
+	if (r->wake && r->inflight < r->cfg.relay_concurrency && !relay_sig_term)
 		timeout = 0;
 	if (timeout > 1000)
 		timeout = 1000;
@@ -601,6 +625,7 @@ static int relay_setup(struct relay *r, const char *conf_path, const struct conf
 	signal(SIGPIPE, SIG_IGN);
 	r->notified = 1;
 	r->wake = 1;
+	r->analyze_after = RELAY_ANALYZE_AFTER;
 	return 0;
 }
 
@@ -658,7 +683,8 @@ int relay_run(const char *conf_path, const struct config *cfg)
 			relay_flush(&r);
 			int poll = relay_now_ms() >= r.next_poll_ms;
 
-			if (!stopping && (r.wake || r.notified || poll) &&
+			if (!stopping && (r.wake || poll ||
+					  (r.notified && relay_now_ms() >= r.next_dispatch_ms)) &&
 			    r.inflight < r.cfg.relay_concurrency)
 				relay_fill(&r, poll);
 			if (!stopping && relay_now_ms() >= r.next_prune_ms)
