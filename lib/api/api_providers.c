@@ -17,7 +17,7 @@
 #define AVAILABILITY_MAX_DAYS 62
 
 /* What an availability read fetches at least: later reads inside it need no appointments. */
-#define BUSY_WINDOW_S (64 * 86400)
+#define BUSY_WINDOW_S (96 * 86400) /* a 62-day range starting up to a month later still fits */
 /* Larger appointment lists are used, not kept. */
 #define BUSY_KEEP_MAX 8192
 

@@ -500,8 +500,10 @@ def test_forged_cursor_422():
     c = page["nextCursor"]
     assert isinstance(c, str) and c, page
     expect(list_appts(providerId=pid, limit="1", cursor=c), 200)
+    # A different digit, not another case of the same one (a UUID's hex
+    # digits are case-insensitive: "a" -> "A" would be the same cursor).
     i = len(c) // 2
-    forged = c[:i] + ("A" if c[i] != "A" else "B") + c[i + 1:]
+    forged = c[:i] + ("0" if c[i] != "0" else "1") + c[i + 1:]
     check_error(list_appts(providerId=pid, limit="1", cursor=forged), 422, "VALIDATION_ERROR")
     check_error(list_appts(providerId=pid, limit="1", cursor=c + "x"), 422, "VALIDATION_ERROR")
     check_error(list_appts(providerId=pid, limit="1", cursor="eyJzdGFydCI6IjIwMjcifQ"), 422,
