@@ -13,45 +13,34 @@
 -- before they touch an appointment; cancelling takes it first too.
 ALTER TABLE providers ADD COLUMN appointments_rev bigint NOT NULL DEFAULT 0;
 
-CREATE FUNCTION appointd_appointments_inserted() RETURNS trigger
+-- One function for the four triggers: each names only the transition
+-- tables its event has, and only its branch reads them.
+CREATE FUNCTION appointd_appointments_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE providers SET appointments_rev = appointments_rev + 1
-    WHERE id IN (SELECT provider_id FROM appointd_new);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION appointd_appointments_updated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE providers SET appointments_rev = appointments_rev + 1
-    WHERE id IN (SELECT provider_id FROM appointd_new UNION SELECT provider_id FROM appointd_old);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION appointd_appointments_deleted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE providers SET appointments_rev = appointments_rev + 1
-    WHERE id IN (SELECT provider_id FROM appointd_old);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION appointd_appointments_truncated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE providers SET appointments_rev = appointments_rev + 1;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE providers SET appointments_rev = appointments_rev + 1
+        WHERE id IN (SELECT provider_id FROM appointd_new);
+    ELSIF TG_OP = 'UPDATE' THEN
+        UPDATE providers SET appointments_rev = appointments_rev + 1
+        WHERE id IN (SELECT provider_id FROM appointd_new UNION SELECT provider_id FROM appointd_old);
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE providers SET appointments_rev = appointments_rev + 1
+        WHERE id IN (SELECT provider_id FROM appointd_old);
+    ELSE -- TRUNCATE
+        UPDATE providers SET appointments_rev = appointments_rev + 1;
+    END IF;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER appointments_rev_insert AFTER INSERT ON appointments
     REFERENCING NEW TABLE AS appointd_new
-    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_inserted();
+    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_changed();
 CREATE TRIGGER appointments_rev_update AFTER UPDATE ON appointments
     REFERENCING OLD TABLE AS appointd_old NEW TABLE AS appointd_new
-    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_changed();
 CREATE TRIGGER appointments_rev_delete AFTER DELETE ON appointments
     REFERENCING OLD TABLE AS appointd_old
-    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_changed();
 CREATE TRIGGER appointments_rev_truncate AFTER TRUNCATE ON appointments
-    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION appointd_appointments_changed();
