@@ -17,7 +17,7 @@
 	SQL_MS("updated_at")
 
 const struct store_stmt store_appt_stmts[] = {
-	/* As provider_with_busy's lists, without the appointment $4 (the one being moved). */
+	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
 	{ "appt_busy",
 	  "SELECT " SQL_BUSY_COL " FROM appointments a WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE
 	  " AND a.id IS DISTINCT FROM $4::uuid" },
@@ -79,9 +79,10 @@ static void row_to_appt(PGresult *r, int i, struct appt *a)
 	a->updated_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10);
 }
 
-static char *ms_text(struct arena *a, int64_t ms)
+/* A parameter's text: milliseconds mostly, seconds for the busy window. */
+static char *i64_text(struct arena *a, int64_t v)
 {
-	return arena_printf(a, "%" PRId64, ms);
+	return arena_printf(a, "%" PRId64, v);
 }
 
 int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
@@ -127,7 +128,7 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 		    int64_t hi, struct slot_busy **busy, size_t *nbusy, const char *except_id,
 		    struct err *e)
 {
-	const char *p[4] = { provider_id, ms_text(a, lo), ms_text(a, hi), except_id };
+	const char *p[4] = { provider_id, i64_text(a, lo), i64_text(a, hi), except_id };
 	PGresult *r = store_exec_as(s, a, "appt_busy", 4, p, 1, e);
 
 	if (!r)
@@ -137,8 +138,8 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)
 {
-	const char *p[6] = { ap->id, ap->provider_id, ap->patient_id, ms_text(a, ap->start_ms),
-			     ms_text(a, ap->end_ms), ms_text(a, ap->created_ms) };
+	const char *p[6] = { ap->id, ap->provider_id, ap->patient_id, i64_text(a, ap->start_ms),
+			     i64_text(a, ap->end_ms), i64_text(a, ap->created_ms) };
 
 	return store_exec(s, a, "appt_insert", 6, p, e) ? 0 : -1;
 }
@@ -159,8 +160,8 @@ int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, s
 
 int store_appt_reschedule(struct store *s, struct arena *a, struct appt *ap, struct err *e)
 {
-	const char *p[4] = { ap->id, ms_text(a, ap->start_ms), ms_text(a, ap->end_ms),
-			     ms_text(a, ap->updated_ms) };
+	const char *p[4] = { ap->id, i64_text(a, ap->start_ms), i64_text(a, ap->end_ms),
+			     i64_text(a, ap->updated_ms) };
 	PGresult *r = store_exec(s, a, "appt_reschedule", 4, p, e);
 
 	if (!r)
@@ -171,7 +172,7 @@ int store_appt_reschedule(struct store *s, struct arena *a, struct appt *ap, str
 
 int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct err *e)
 {
-	const char *p[3] = { ap->id, ap->reason, ms_text(a, ap->updated_ms) };
+	const char *p[3] = { ap->id, ap->reason, i64_text(a, ap->updated_ms) };
 	PGresult *r = store_exec(s, a, "appt_cancel", 3, p, e);
 
 	if (!r)
@@ -187,9 +188,9 @@ int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, i
 {
 	const char *p[5] = {
 		provider_id,
-		from_ms == INT64_MIN ? NULL : ms_text(a, from_ms),
-		to_ms == INT64_MAX ? NULL : ms_text(a, to_ms),
-		ms_text(a, now_ms),
+		from_ms == INT64_MIN ? NULL : i64_text(a, from_ms),
+		to_ms == INT64_MAX ? NULL : i64_text(a, to_ms),
+		i64_text(a, now_ms),
 		arena_printf(a, "%d", max),
 	};
 	PGresult *r = store_exec(s, a, "appt_feed", 5, p, e);
@@ -226,9 +227,9 @@ int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *
 {
 	const char *p[8] = {
 		f->provider_id, f->patient_id, f->status,
-		f->from_ms == INT64_MIN ? NULL : ms_text(a, f->from_ms),
-		f->to_ms == INT64_MAX ? NULL : ms_text(a, f->to_ms),
-		f->has_after ? ms_text(a, f->after_start_ms) : NULL,
+		f->from_ms == INT64_MIN ? NULL : i64_text(a, f->from_ms),
+		f->to_ms == INT64_MAX ? NULL : i64_text(a, f->to_ms),
+		f->has_after ? i64_text(a, f->after_start_ms) : NULL,
 		f->has_after ? f->after_id : NULL,
 		arena_printf(a, "%d", f->limit + 1),
 	};
