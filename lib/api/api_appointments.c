@@ -136,13 +136,14 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 	const char *config;
 	cJSON *payload;
 
-	if (appt_id(req, id, e) || codec_reschedule_decode(req->json, &start_ms, e) ||
-	    store_appt_get(c->store, req->arena, id, 0, &a, e) || store_begin(c->store, e))
-		return -1;
 	/* Lock order: the provider, then the appointment (as booking does). */
-	if (store_provider_get(c->store, req->arena, a.provider_id, 1, &config, NULL, NULL, e) ||
+	if (appt_id(req, id, e) || codec_reschedule_decode(req->json, &start_ms, e) ||
+	    store_begin(c->store, e) ||
+	    store_provider_lock_of_appt(c->store, req->arena, id, &config, e) ||
 	    store_appt_get(c->store, req->arena, id, 1, &a, e))
 		return -1;
+	if (!config) /* it appeared between the two statements */
+		return ERR_NOT_FOUND(e, "Appointment not found.");
 	if (a.status == APPT_CANCELLED)
 		return ERR_BAD_REQUEST(e, "A cancelled appointment cannot be rescheduled.");
 	if (a.start_ms != start_ms) {
@@ -187,7 +188,8 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 		return -1;
 	}
 	/* Lock order: the provider, then the appointment (as booking and rescheduling do). */
-	if (store_begin(c->store, e) || store_provider_lock_of_appt(c->store, req->arena, id, e) ||
+	if (store_begin(c->store, e) ||
+	    store_provider_lock_of_appt(c->store, req->arena, id, NULL, e) ||
 	    store_appt_get(c->store, req->arena, id, 1, &a, e))
 		return -1;
 	if (a.status != APPT_CANCELLED) {

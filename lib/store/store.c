@@ -60,6 +60,21 @@ static int prepare_all(struct store *s)
 	return 0;
 }
 
+/* Usable: connected, and not left half-way through a pipeline. */
+static int conn_ok(const struct store *s)
+{
+	return s->conn && !s->broken && PQstatus(s->conn) == CONNECTION_OK;
+}
+
+static void end_tx(struct store *s)
+{
+	s->in_tx = 0;
+	s->depth = 0;
+	s->notify = 0;
+	s->begun = 0;
+	s->nqueued = 0;
+}
+
 static int connect_now(struct store *s, struct err *e)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
@@ -89,16 +104,16 @@ static int connect_now(struct store *s, struct err *e)
 		e->retry_after = 1;
 		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
 	}
-	s->in_tx = 0;
-	s->depth = 0;
-	s->notify = 0;
+	s->broken = 0;
+	if (s->begun)
+		end_tx(s); /* the transaction died with its session */
 	s->sessions++;
 	return 0;
 }
 
 int store_ready(struct store *s, struct err *e)
 {
-	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+	if (conn_ok(s))
 		return 0;
 	return connect_now(s, e);
 }
@@ -108,10 +123,10 @@ static int fail(struct store *s, PGresult *r, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
-	if (state && strcmp(state, "23P01") == 0 && PQstatus(s->conn) == CONNECTION_OK)
+	if (state && strcmp(state, "23P01") == 0 && conn_ok(s))
 		return ERR_CONFLICT(e, "The requested slot is not available.");
 	s->errors++; /* a taken slot is an answer, not a database error */
-	if (PQstatus(s->conn) != CONNECTION_OK) {
+	if (!conn_ok(s)) {
 		e->retry_after = 1;
 		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
 	}
@@ -127,13 +142,114 @@ static int fail(struct store *s, PGresult *r, struct err *e)
 }
 
 /*
- * A connection PostgreSQL dropped (a restart) is only noticed when used.
- * Outside a transaction nothing is lost by trying once more on a fresh one,
- * so the first request after the database returns succeeds.
+ * One round trip. Without anything queued, one statement goes alone (the
+ * extended protocol for a prepared one, the simple one for SQL); otherwise
+ * the queue and then items[0..n) go in libpq's pipeline mode, followed by a
+ * sync. The queue and the first `checked` items decide: the result of the
+ * first of them that failed, or else of the last of them, comes back in *r
+ * (NULL when the connection failed before it answered). The items after
+ * them are best effort (the relays' wake-up after a commit): their failure
+ * is logged. After an error the server skips everything up to the sync.
+ * Returns 1 when the deciding result is a success.
  */
-static int retry_on_new_connection(struct store *s, int attempt)
+static int q_ok(const PGresult *r)
 {
-	return attempt == 0 && !s->in_tx && PQstatus(s->conn) != CONNECTION_OK;
+	return PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+}
+
+static int q_send(PGconn *c, const struct store_q *q)
+{
+	if (q->stmt)
+		return PQsendQueryPrepared(c, q->stmt, q->nparams, q->params, NULL, NULL, q->binary);
+	return PQsendQueryParams(c, q->sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
+static int round_trip(struct store *s, const struct store_q *items, int n, int checked,
+		      PGresult **r)
+{
+	PGconn *c = s->conn;
+	int total = s->nqueued + n, decisive = s->nqueued + checked, i, ok = 0, failed = 0;
+
+	*r = NULL;
+	if (s->nqueued == 0 && n == 1 && checked == 1) {
+		*r = items->stmt ? PQexecPrepared(c, items->stmt, items->nparams, items->params, NULL,
+						  NULL, items->binary)
+				 : PQexec(c, items->sql);
+		return q_ok(*r);
+	}
+	if (!PQenterPipelineMode(c))
+		return 0;
+	for (i = 0; i < total; i++)
+		if (!q_send(c, i < s->nqueued ? &s->queued[i] : &items[i - s->nqueued]))
+			break;
+	if (i < total || !PQpipelineSync(c)) {
+		s->broken = 1; /* half a pipeline went out: the session is of no further use */
+		return 0;
+	}
+	for (i = 0; i < total && PQstatus(c) == CONNECTION_OK; i++) {
+		PGresult *x = PQgetResult(c), *y;
+
+		if (!x)
+			break;
+		while (PQstatus(c) == CONNECTION_OK && (y = PQgetResult(c)))
+			PQclear(y); /* up to the NULL that ends this statement's results */
+		if (i < decisive && !failed) {
+			PQclear(*r);
+			*r = x;
+			failed = !q_ok(x);
+			ok = !failed && i == decisive - 1;
+			continue;
+		}
+		if (!failed && !q_ok(x))
+			fprintf(stderr, "{\"level\":\"warn\",\"event\":\"notify_failed\"}\n");
+		PQclear(x);
+	}
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *x = i == total ? PQgetResult(c) : NULL; /* the sync's */
+		int synced = x && PQresultStatus(x) == PGRES_PIPELINE_SYNC;
+
+		PQclear(x);
+		if (!synced || !PQexitPipelineMode(c)) {
+			s->broken = 1;
+			return 0;
+		}
+	}
+	return ok;
+}
+
+/*
+ * Runs items after the queue (round_trip), on a fresh connection when the
+ * one it had was found dropped (a restart: noticed only when used), as long
+ * as nothing of the transaction had reached the server and retry is set;
+ * the queue is spent either way. Returns the deciding result, or NULL with
+ * e filled in.
+ */
+static PGresult *run(struct store *s, const struct store_q *items, int n, int checked,
+		     int retry, struct err *e)
+{
+	PGresult *r = NULL;
+	int attempt, ok = 0, fresh = !s->in_tx || !s->begun, ready = 1;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (store_ready(s, e)) {
+			ready = 0;
+			break;
+		}
+		ok = round_trip(s, items, n, checked, &r);
+		if (ok || !retry || !fresh || attempt > 0 || conn_ok(s))
+			break;
+		PQclear(r);
+		r = NULL;
+	}
+	s->nqueued = 0;
+	if (s->in_tx && conn_ok(s))
+		s->begun = PQtransactionStatus(s->conn) != PQTRANS_IDLE;
+	if (ok)
+		return r;
+	if (ready)
+		fail(s, r, e);
+	PQclear(r);
+	return NULL;
 }
 
 static void clear_result(void *r)
@@ -150,49 +266,50 @@ PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int npa
 PGresult *store_exec_as(struct store *s, struct arena *a, const char *stmt, int nparams,
 			const char *const *params, int binary, struct err *e)
 {
-	PGresult *r = NULL;
-	int attempt;
+	struct store_q q = { stmt, NULL, nparams, params, binary ? 1 : 0 };
+	PGresult *r = run(s, &q, 1, 1, 1, e);
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		ExecStatusType st;
+	if (r)
+		arena_cleanup(a, clear_result, r);
+	return r;
+}
 
-		if (store_ready(s, e))
-			return NULL;
-		r = PQexecPrepared(s->conn, stmt, nparams, params, NULL, NULL, binary ? 1 : 0);
-		st = PQresultStatus(r);
-		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-			arena_cleanup(a, clear_result, r);
-			return r;
-		}
-		if (!retry_on_new_connection(s, attempt))
-			break;
-		PQclear(r);
-	}
-	fail(s, r, e);
+/* Sends what is queued, if anything. */
+static int flush(struct store *s, struct err *e)
+{
+	PGresult *r;
+
+	if (s->nqueued == 0)
+		return 0;
+	r = run(s, NULL, 0, 0, 1, e);
 	PQclear(r);
-	return NULL;
+	return r ? 0 : -1;
+}
+
+int store_exec_later(struct store *s, struct arena *a, const char *stmt, int nparams,
+		     const char *const *params, struct err *e)
+{
+	const char **copy;
+	int i;
+
+	if (!s->in_tx)
+		return store_exec(s, a, stmt, nparams, params, e) ? 0 : -1;
+	if (s->nqueued == STORE_QUEUE_MAX && flush(s, e))
+		return -1;
+	copy = arena_alloc(a, sizeof *copy * (size_t)(nparams > 0 ? nparams : 1));
+	for (i = 0; i < nparams; i++)
+		copy[i] = params[i] ? arena_strdup(a, params[i]) : NULL;
+	s->queued[s->nqueued++] = (struct store_q){ stmt, NULL, nparams, copy, 0 };
+	return 0;
 }
 
 static int simple(struct store *s, const char *sql, struct err *e)
 {
-	PGresult *r = NULL;
-	int attempt, rc = 0;
+	struct store_q q = { NULL, sql, 0, NULL, 0 };
+	PGresult *r = run(s, &q, 1, 1, 1, e);
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		if (store_ready(s, e))
-			return -1;
-		r = PQexec(s->conn, sql);
-		if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) {
-			PQclear(r);
-			return 0;
-		}
-		if (!retry_on_new_connection(s, attempt))
-			break;
-		PQclear(r);
-	}
-	rc = fail(s, r, e);
 	PQclear(r);
-	return rc;
+	return r ? 0 : -1;
 }
 
 int store_ping(struct store *s, struct err *e)
@@ -202,65 +319,57 @@ int store_ping(struct store *s, struct err *e)
 
 int store_begin(struct store *s, struct err *e)
 {
+	(void)e;
 	if (s->in_tx) {
 		s->depth++;
 		return 0;
 	}
-	if (simple(s, "BEGIN", e))
-		return -1;
 	s->in_tx = 1;
 	s->depth = 1;
+	s->begun = 0;
+	s->queued[0] = (struct store_q){ NULL, "BEGIN", 0, NULL, 0 };
+	s->nqueued = 1;
 	return 0;
 }
 
 /*
- * The commit, and when the transaction wrote events, the relays' wake-up in
- * the same round trip: a NOTIFY in a transaction of its own that does not
- * wait for its flush, so the lock NOTIFY takes at commit (one for the whole
- * cluster) is never held across a durable commit's fsync (migration 0006).
- * Only the COMMIT's result decides the answer: the events are committed
- * whatever becomes of the wake-up, and the relays poll besides.
+ * The commit, with what is queued before it and, when the transaction wrote
+ * events, the relays' wake-up after it, all in one round trip: the wake-up
+ * is a NOTIFY in a transaction of its own that does not wait for its flush,
+ * so the lock NOTIFY takes at commit (one for the whole cluster) is never
+ * held across a durable commit's fsync (migration 0006). Only the COMMIT's
+ * result (and what went before it) decides the answer: the events are
+ * committed whatever becomes of the wake-up, and the relays poll besides.
+ * A commit is never sent twice: it may have been carried out even though
+ * its connection was lost.
  */
-static int commit_and_notify(struct store *s, struct err *e)
-{
-	PGresult *r;
-	int rc = 0, first = 1;
-
-	if (store_ready(s, e))
-		return -1;
-	if (!PQsendQuery(s->conn, "COMMIT; BEGIN; SET LOCAL synchronous_commit = off;"
-			 " NOTIFY appointd_outbox; COMMIT")) {
-		e->retry_after = 1;
-		return ERR_UNAVAILABLE(e, "The database is unavailable; retry shortly.");
-	}
-	while ((r = PQgetResult(s->conn))) {
-		if (first && PQresultStatus(r) != PGRES_COMMAND_OK)
-			rc = fail(s, r, e);
-		else if (!first && PQresultStatus(r) != PGRES_COMMAND_OK)
-			fprintf(stderr, "{\"level\":\"warn\",\"event\":\"notify_failed\"}\n");
-		first = 0;
-		PQclear(r);
-	}
-	if (first)
-		rc = fail(s, NULL, e);
-	else if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-		PQclear(PQexec(s->conn, "ROLLBACK")); /* the wake-up failed half-way */
-	return rc;
-}
-
 int store_commit(struct store *s, struct err *e)
 {
-	int rc;
+	static const struct store_q commit[] = {
+		{ NULL, "COMMIT", 0, NULL, 0 },
+		{ NULL, "BEGIN", 0, NULL, 0 },
+		{ NULL, "SET LOCAL synchronous_commit = off", 0, NULL, 0 },
+		{ NULL, "NOTIFY appointd_outbox", 0, NULL, 0 },
+		{ NULL, "COMMIT", 0, NULL, 0 },
+	};
+	PGresult *r;
 
-	if (s->in_tx && s->depth > 1) {
+	if (!s->in_tx)
+		return 0;
+	if (s->depth > 1) {
 		s->depth--;
+		return flush(s, e);
+	}
+	if (!s->begun && s->nqueued <= 1 && !s->notify) {
+		end_tx(s); /* nothing but the BEGIN: nothing to send */
 		return 0;
 	}
-	rc = s->notify ? commit_and_notify(s, e) : simple(s, "COMMIT", e);
-	s->in_tx = 0;
-	s->depth = 0;
-	s->notify = 0;
-	return rc;
+	r = run(s, commit, s->notify ? 5 : 1, 1, 0, e);
+	PQclear(r);
+	if (conn_ok(s) && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK")); /* a failed statement, or the wake-up half-way */
+	end_tx(s);
+	return r ? 0 : -1;
 }
 
 int store_savepoint(struct store *s, struct err *e)
@@ -277,6 +386,7 @@ int store_rollback_to_savepoint(struct store *s, struct err *e)
 {
 	if (!s->in_tx)
 		return ERR_INTERNAL(e, "Internal server error.");
+	s->nqueued = 0; /* queued after the savepoint (which sent the queue): undone unsent */
 	if (simple(s, "ROLLBACK TO SAVEPOINT appointd_sp", e))
 		return -1;
 	s->depth = s->savepoint_depth;
@@ -285,18 +395,9 @@ int store_rollback_to_savepoint(struct store *s, struct err *e)
 
 void store_rollback(struct store *s)
 {
-	PGresult *r;
+	int begun = s->in_tx && s->begun;
 
-	s->notify = 0;
-	if (!s->in_tx || !s->conn) {
-		s->in_tx = 0;
-		s->depth = 0;
-		return;
-	}
-	s->in_tx = 0;
-	s->depth = 0;
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		return;
-	r = PQexec(s->conn, "ROLLBACK");
-	PQclear(r);
+	end_tx(s);
+	if (begun && conn_ok(s))
+		PQclear(PQexec(s->conn, "ROLLBACK"));
 }

@@ -21,6 +21,17 @@
 #include "engine/ics.h"
 #include "engine/slot.h"
 
+/* A statement waiting for the store's next round trip (store_exec_later). */
+struct store_q {
+	const char *stmt;        /* a prepared statement's name; NULL: sql */
+	const char *sql;         /* else a command without parameters (BEGIN, COMMIT, ...) */
+	int nparams;
+	const char *const *params;
+	int binary;              /* every result column in binary */
+};
+
+#define STORE_QUEUE_MAX 8
+
 struct store {
 	PGconn *conn;
 	char *conninfo;
@@ -33,6 +44,10 @@ struct store {
 	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
 	uint64_t errors;
 	int notify;              /* the open transaction wrote events: wake the relays after commit */
+	int broken;              /* a pipeline went wrong half-way: reconnect before the next use */
+	int begun;               /* in_tx, and its BEGIN has reached the server (else it is queued) */
+	int nqueued;             /* statements that go with the next round trip, in order */
+	struct store_q queued[STORE_QUEUE_MAX];
 };
 
 struct store *store_open(const char *conninfo, int statement_timeout_ms, int lock_timeout_ms);
@@ -42,7 +57,16 @@ int store_ready(struct store *s, struct err *e);
 /* SELECT 1: the /health check. */
 int store_ping(struct store *s, struct err *e);
 
-/* Nests: an inner begin/commit pair only counts (Idempotency-Key wraps handlers). */
+/*
+ * Nests: an inner begin/commit pair only counts (Idempotency-Key wraps
+ * handlers), except that an inner commit runs what is queued, so that its
+ * caller sees its own statements' errors.
+ *
+ * A transaction costs no round trip of its own: BEGIN goes with its first
+ * statement, and the statements queued by store_exec_later go with the next
+ * one or with the COMMIT, in one round trip (libpq's pipeline mode). The
+ * first that fails decides the answer and the server skips the rest.
+ */
 int store_begin(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 /* Rolls back an open transaction, if any; safe to call always. */
@@ -61,6 +85,14 @@ PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int npa
 /* The same with every column of the result in binary format when binary is set. */
 PGresult *store_exec_as(struct store *s, struct arena *a, const char *stmt, int nparams,
 			const char *const *params, int binary, struct err *e);
+/*
+ * In a transaction, queues a prepared statement whose result is not needed
+ * (it need only succeed) to go with the next round trip; its error, if any,
+ * is the answer of the store call that sends it (at the latest the commit).
+ * The parameters are copied to the arena. Outside a transaction: store_exec.
+ */
+int store_exec_later(struct store *s, struct arena *a, const char *stmt, int nparams,
+		     const char *const *params, struct err *e);
 
 /* ---- providers (store_provider.c) */
 /*
@@ -82,14 +114,23 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
 			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
 			     struct slot_busy **busy, size_t *nbusy, struct err *e);
-/* Locks the row of the provider of appointment appt_id (none: nothing), in a transaction. */
+/*
+ * Locks the row of the provider of appointment appt_id, in a transaction;
+ * *config is its configuration, NULL when there is no such appointment.
+ * config may be NULL.
+ */
 int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *appt_id,
-				struct err *e);
+				const char **config, struct err *e);
 
 /* ---- appointments (store_appt.c) */
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
 		    int64_t hi, struct slot_busy **busy, size_t *nbusy, const char *except_id,
 		    struct err *e);
+/*
+ * The writes go with the next round trip (store_exec_later): a taken slot
+ * surfaces as 409 there. Rescheduling and cancelling need the row locked
+ * (store_appt_get with lock) and count its version up from what was read.
+ */
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e);
 /* 404 if absent. lock: FOR UPDATE. */
 int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, struct appt *out,
@@ -120,6 +161,7 @@ int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, i
 		    struct err *e);
 
 /* ---- outbox and the event feed (store_outbox.c) */
+/* In a transaction, the row goes with the next round trip (store_exec_later). */
 int store_outbox_add(struct store *s, struct arena *a, const char *event_id, const char *type,
 		     const char *aggregate_id, const char *payload, struct err *e);
 /*

@@ -29,10 +29,10 @@ const struct store_stmt store_appt_stmts[] = {
 	{ "appt_get_for_update", "SELECT " APPT_COLS " FROM appointments WHERE id = $1 FOR UPDATE" },
 	{ "appt_reschedule",
 	  "UPDATE appointments SET start_at = " SQL_TS("$2") ", end_at = " SQL_TS("$3")
-	  ", version = version + 1, updated_at = " SQL_TS("$4") " WHERE id = $1 RETURNING version" },
+	  ", version = version + 1, updated_at = " SQL_TS("$4") " WHERE id = $1" },
 	{ "appt_cancel",
 	  "UPDATE appointments SET status = 'CANCELLED', cancellation_reason = $2,"
-	  " version = version + 1, updated_at = " SQL_TS("$3") " WHERE id = $1 RETURNING version" },
+	  " version = version + 1, updated_at = " SQL_TS("$3") " WHERE id = $1" },
 	/* Every filter optional; the cursor is the (start_at, id) of the last row seen. */
 	{ "appt_list",
 	  "SELECT " APPT_COLS " FROM appointments"
@@ -141,7 +141,7 @@ int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, s
 	const char *p[6] = { ap->id, ap->provider_id, ap->patient_id, i64_text(a, ap->start_ms),
 			     i64_text(a, ap->end_ms), i64_text(a, ap->created_ms) };
 
-	return store_exec(s, a, "appt_insert", 6, p, e) ? 0 : -1;
+	return store_exec_later(s, a, "appt_insert", 6, p, e);
 }
 
 int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, struct appt *out,
@@ -162,22 +162,20 @@ int store_appt_reschedule(struct store *s, struct arena *a, struct appt *ap, str
 {
 	const char *p[4] = { ap->id, i64_text(a, ap->start_ms), i64_text(a, ap->end_ms),
 			     i64_text(a, ap->updated_ms) };
-	PGresult *r = store_exec(s, a, "appt_reschedule", 4, p, e);
 
-	if (!r)
+	if (store_exec_later(s, a, "appt_reschedule", 4, p, e))
 		return -1;
-	ap->version = atoi(PQgetvalue(r, 0, 0));
+	ap->version++;
 	return 0;
 }
 
 int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct err *e)
 {
 	const char *p[3] = { ap->id, ap->reason, i64_text(a, ap->updated_ms) };
-	PGresult *r = store_exec(s, a, "appt_cancel", 3, p, e);
 
-	if (!r)
+	if (store_exec_later(s, a, "appt_cancel", 3, p, e))
 		return -1;
-	ap->version = atoi(PQgetvalue(r, 0, 0));
+	ap->version++;
 	ap->status = APPT_CANCELLED;
 	return 0;
 }

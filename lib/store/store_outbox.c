@@ -46,7 +46,7 @@ int store_outbox_add(struct store *s, struct arena *a, const char *event_id, con
 {
 	const char *p[4] = { event_id, type, aggregate_id, payload };
 
-	if (!store_exec(s, a, "outbox_add", 4, p, e))
+	if (store_exec_later(s, a, "outbox_add", 4, p, e))
 		return -1;
 	s->notify = 1;
 	return 0;

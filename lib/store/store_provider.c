@@ -34,10 +34,10 @@ const struct store_stmt store_provider_stmts[] = {
 	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END,"
 	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_COL " FROM appointments a"
 	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END FROM providers p WHERE p.id = $1" },
-	/* Cancelling locks its provider first, in the order booking and rescheduling lock. */
+	/* Rescheduling and cancelling lock the provider first, in the order booking locks. */
 	{ "provider_lock_of_appt",
-	  "SELECT 1 FROM providers WHERE id = (SELECT provider_id FROM appointments WHERE id = $1)"
-	  " FOR UPDATE" },
+	  "SELECT config::text FROM providers"
+	  " WHERE id = (SELECT provider_id FROM appointments WHERE id = $1) FOR UPDATE" },
 	{ NULL, NULL }
 };
 
@@ -104,9 +104,14 @@ int store_provider_with_busy(struct store *s, struct arena *a, const char *id, i
 }
 
 int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *appt_id,
-				struct err *e)
+				const char **config, struct err *e)
 {
 	const char *p[1] = { appt_id };
+	PGresult *r = store_exec(s, a, "provider_lock_of_appt", 1, p, e);
 
-	return store_exec(s, a, "provider_lock_of_appt", 1, p, e) ? 0 : -1;
+	if (!r)
+		return -1;
+	if (config)
+		*config = PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL;
+	return 0;
 }
