@@ -75,6 +75,12 @@ static void end_tx(struct store *s)
 	s->nqueued = 0;
 }
 
+static void queue_begin(struct store *s)
+{
+	s->queued[0] = (struct store_q){ NULL, "BEGIN", 0, NULL, 0 };
+	s->nqueued = 1;
+}
+
 static int connect_now(struct store *s, struct err *e)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
@@ -200,8 +206,10 @@ static int round_trip(struct store *s, const struct store_q *items, int n, int c
 			ok = !failed && i == decisive - 1;
 			continue;
 		}
-		if (!failed && !q_ok(x))
+		if (!failed && !q_ok(x)) {
 			fprintf(stderr, "{\"level\":\"warn\",\"event\":\"notify_failed\"}\n");
+			failed = 1; /* the rest were skipped */
+		}
 		PQclear(x);
 	}
 	if (PQstatus(c) == CONNECTION_OK) {
@@ -244,6 +252,8 @@ static PGresult *run(struct store *s, const struct store_q *items, int n, int ch
 	s->nqueued = 0;
 	if (s->in_tx && conn_ok(s))
 		s->begun = PQtransactionStatus(s->conn) != PQTRANS_IDLE;
+	if (s->in_tx && !s->begun)
+		queue_begin(s); /* none on the server: whatever comes next starts it */
 	if (ok)
 		return r;
 	if (ready)
@@ -327,8 +337,7 @@ int store_begin(struct store *s, struct err *e)
 	s->in_tx = 1;
 	s->depth = 1;
 	s->begun = 0;
-	s->queued[0] = (struct store_q){ NULL, "BEGIN", 0, NULL, 0 };
-	s->nqueued = 1;
+	queue_begin(s);
 	return 0;
 }
 
