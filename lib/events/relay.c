@@ -51,14 +51,14 @@
 #define RELAY_DISPATCH_GAP_MS 20
 #define RELAY_STOP_FLUSH_MS 10000
 /*
- * Events numbered since the last ANALYZE that make the relay run one: 1000
- * at first (a burst into an empty table must not wait a minute for
- * autovacuum to notice), then twice as many each time, up to where
- * autovacuum's own thresholds take over; an ANALYZE a second under a
- * stream of bookings would cost more than it saves.
+ * The relay runs ANALYZE of the deliveries table once 1000 events were
+ * numbered since the last one, but at most once in 10 s: a burst must not
+ * wait a minute for autovacuum to notice that the table grew (the claim's
+ * plan would be the one of an empty table), whenever it comes; an ANALYZE a
+ * second under a stream of bookings would cost more than it saves.
  */
 #define RELAY_ANALYZE_AFTER 1000
-#define RELAY_ANALYZE_AFTER_MAX 1024000
+#define RELAY_ANALYZE_GAP_MS 10000
 
 struct relay_xfer {
 	struct relay_xfer *next;
@@ -92,7 +92,7 @@ struct relay {
 	int64_t next_poll_ms, next_prune_ms, db_retry_ms;
 	int64_t next_dispatch_ms;  /* a notification is acted on from then on */
 	int db_down_logged;
-	int64_t numbered_since_analyze, analyze_after;
+	int64_t numbered_since_analyze, next_analyze_ms;
 	unsigned rng;
 	struct arena arena;
 };
@@ -450,10 +450,10 @@ static void relay_fill(struct relay *r, int poll)
 			r->next_dispatch_ms = 0;
 		}
 		/* A burst: autovacuum may take a minute to notice, the claim cannot wait. */
-		if (r->numbered_since_analyze >= r->analyze_after) {
+		if (r->numbered_since_analyze >= RELAY_ANALYZE_AFTER &&
+		    relay_now_ms() >= r->next_analyze_ms) {
 			r->numbered_since_analyze = 0;
-			if (r->analyze_after < RELAY_ANALYZE_AFTER_MAX)
-				r->analyze_after *= 2;
+			r->next_analyze_ms = relay_now_ms() + RELAY_ANALYZE_GAP_MS;
 			if (store_delivery_analyze(r->store, &r->arena, &e) < 0)
 				relay_db_failed(r, &e, "analyzing the deliveries table");
 		}
@@ -625,7 +625,6 @@ static int relay_setup(struct relay *r, const char *conf_path, const struct conf
 	signal(SIGPIPE, SIG_IGN);
 	r->notified = 1;
 	r->wake = 1;
-	r->analyze_after = RELAY_ANALYZE_AFTER;
 	return 0;
 }
 

@@ -23,7 +23,7 @@ import urllib.parse
 
 from lib import (VAR, assert_utc_ms, book, book_ok, cancel, check_error, delete, expect,
                  future_date, get, make_provider, minutes, now_utc, outbox, parse_instant, patient,
-                 outbox_bytes, post, request, reschedule, uuid4, wait_until)
+                 outbox_bytes, post, request, reschedule, sql, uuid4, wait_until)
 from receiver import Receiver
 
 BUILD_DIR = os.environ.get("APPOINTD_BUILD_DIR") or os.path.join(VAR, "build-default")
@@ -905,3 +905,36 @@ def test_relay_kill9_mid_delivery_redelivers():
                 len(in_flight), len({a.webhook_id for a in in_flight})))
     finally:
         ensure_standard_relay()
+
+
+def burst_of_events(n, tag):
+    """n events inserted straight into the outbox in one transaction (as a
+    bulk import would), the relays woken; their ids start with tag."""
+    sql("INSERT INTO outbox (event_id, event_type, aggregate_id, payload)"
+        " SELECT e, 'APPOINTMENT_CONFIRMED', e::text, '{\"eventId\":\"evt_' || e || '\"}'"
+        " FROM (SELECT ('%s' || lpad(to_hex(i), 12, '0'))::uuid AS e FROM generate_series(1, %d) i) s;"
+        " SELECT pg_notify('appointd_outbox', '')" % (tag, n))
+
+
+def test_bursts_get_the_deliveries_table_analyzed_at_once():
+    """After 1000 events numbered the relay runs ANALYZE of the deliveries
+    table (a claim planned for an empty table is slow), at most once in 10
+    s, however many events came before: a burst after a long stream is
+    analyzed as promptly as the first one."""
+    tag = uuid4()[:8] + "-0000-4000-8000-"
+
+    def analyzed():
+        return int(sql("SELECT analyze_count FROM pg_stat_user_tables"
+                       " WHERE relname = 'webhook_deliveries'")[0][0])
+    try:
+        for burst in range(2):
+            before = analyzed()
+            t0 = time.monotonic()
+            burst_of_events(1200, tag[:-5] + "%04x-" % burst)
+            assert wait_until(lambda: analyzed() > before, 20), "burst %d: no ANALYZE" % burst
+            if burst == 0:
+                time.sleep(max(0.0, 10.5 - (time.monotonic() - t0)))
+        assert sql("SELECT count(*) FROM outbox WHERE event_id::text LIKE '%s%%' AND seq IS NULL"
+                   % tag[:9]) == [["0"]]
+    finally:
+        sql("DELETE FROM outbox WHERE event_id::text LIKE '%s%%'" % tag[:9])
