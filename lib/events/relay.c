@@ -422,6 +422,12 @@ static void relay_collect(struct relay *r)
 
 /* ------------------------------------------------------------ the loop */
 
+/* A notification is waiting and its dispatch gap is over. */
+static int relay_dispatch_due(const struct relay *r)
+{
+	return r->notified && relay_now_ms() >= r->next_dispatch_ms;
+}
+
 /*
  * Numbers new events (when notified or polling), then leases and starts
  * what fits in the free slots.
@@ -434,7 +440,7 @@ static void relay_fill(struct relay *r, int poll)
 	int64_t due;
 
 	err_init(&e);
-	if (poll || (r->notified && relay_now_ms() >= r->next_dispatch_ms)) {
+	if (poll || relay_dispatch_due(r)) {
 		r->notified = 0;
 		r->next_dispatch_ms = relay_now_ms() + RELAY_DISPATCH_GAP_MS;
 		do {
@@ -682,8 +688,7 @@ int relay_run(const char *conf_path, const struct config *cfg)
 			relay_flush(&r);
 			int poll = relay_now_ms() >= r.next_poll_ms;
 
-			if (!stopping && (r.wake || poll ||
-					  (r.notified && relay_now_ms() >= r.next_dispatch_ms)) &&
+			if (!stopping && (r.wake || poll || relay_dispatch_due(&r)) &&
 			    r.inflight < r.cfg.relay_concurrency)
 				relay_fill(&r, poll);
 			if (!stopping && relay_now_ms() >= r.next_prune_ms)

@@ -48,8 +48,7 @@ int store_outbox_add(struct store *s, struct arena *a, const char *event_id, con
 
 	if (store_exec_later(s, a, "outbox_add", 4, p, e))
 		return -1;
-	s->notify = 1;
-	return 0;
+	return store_outbox_wake(s, a, e);
 }
 
 int store_outbox_dispatch(struct store *s, struct arena *a, int max, int *n, struct err *e)
