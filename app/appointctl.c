@@ -24,7 +24,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/ids.h"
-#include "engine/codec.h"
+#include "core/utf8.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
@@ -88,7 +88,7 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 		if (!scope || apikey_scope_parse(scope) == APIKEY_NONE || arg) {
 			fprintf(stderr, "appointctl: key create needs --scope read, booking or admin\n");
 			rc = 2;
-		} else if (name && (codec_printable_len(name) < 0 || strlen(name) > 200)) {
+		} else if (name && (utf8_printable_len(name) < 0 || strlen(name) > 200)) {
 			fprintf(stderr, "appointctl: --name must be at most 200 printable bytes\n");
 			rc = 2;
 		} else if (apikey_new(key) < 0) {
@@ -117,9 +117,9 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 				       PQgetvalue(r, i, 2));
 		}
 	} else if (strcmp(sub, "revoke") == 0 && arg) {
-		char id[CODEC_UUID_LEN + 1];
+		char id[ID_UUID_LEN + 1];
 
-		if (!codec_uuid_parse(arg, id)) {
+		if (!id_uuid_parse(arg, id)) {
 			fprintf(stderr, "appointctl: %s is not a key id\n", arg);
 			rc = 1;
 		} else if (store_key_revoke(s, &a, id, &e) == 0) {

@@ -16,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/codec.h"
 #include "core/ids.h"
+#include "core/utf8.h"
 #include "engine/civil.h"
-#include "engine/codec.h"
 #include "engine/sched.h"
 #include "engine/slot.h"
 #include "store/store.h"
@@ -27,9 +28,9 @@
 #define LIST_MAX_LIMIT 500
 #define DEFAULT_REASON "CLIENT_REQUEST"
 
-static int appt_id(struct http_req *req, char out[CODEC_UUID_LEN + 1], struct err *e)
+static int appt_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
 {
-	if (!codec_uuid_parse(req->path_id, out))
+	if (!id_uuid_parse(req->path_id, out))
 		return ERR_NOT_FOUND(e, "Appointment not found.");
 	return 0;
 }
@@ -116,7 +117,7 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 
 int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	struct appt a;
 
 	if (appt_id(req, id, e) || store_appt_get(c->store, req->arena, id, 0, &a, e))
@@ -129,7 +130,7 @@ int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	int64_t start_ms, previous;
 	struct appt a;
 	struct sched s;
@@ -172,7 +173,7 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	const char *reason = http_query(req, "reason");
 	struct appt a;
 	cJSON *payload;
@@ -182,9 +183,9 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 		return -1;
 	if (!reason || !*reason)
 		reason = DEFAULT_REASON;
-	len = codec_printable_len(reason);
-	if (len < 0 || len > CODEC_REASON_MAX) {
-		err_field(e, "reason", "must be at most %d printable characters", CODEC_REASON_MAX);
+	len = utf8_printable_len(reason);
+	if (len < 0 || len > APPT_REASON_MAX) {
+		err_field(e, "reason", "must be at most %d printable characters", APPT_REASON_MAX);
 		return -1;
 	}
 	/* Lock order: the provider, then the appointment (as booking and rescheduling do). */
@@ -240,19 +241,19 @@ static uint32_t cursor_check(const struct http_req *req, int64_t start_ms, const
 static int parse_cursor(const struct http_req *req, const char *cur, struct appt_filter *f,
 			struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	char *end;
 	long long ms;
 	unsigned long check;
 
 	ms = strtoll(cur, &end, 10);
-	if (end == cur || *end != '.' || strlen(end + 1) < CODEC_UUID_LEN + 2)
+	if (end == cur || *end != '.' || strlen(end + 1) < ID_UUID_LEN + 2)
 		goto bad;
-	memcpy(id, end + 1, CODEC_UUID_LEN);
-	id[CODEC_UUID_LEN] = '\0';
-	if (!codec_uuid_parse(id, f->after_id) || end[1 + CODEC_UUID_LEN] != '.')
+	memcpy(id, end + 1, ID_UUID_LEN);
+	id[ID_UUID_LEN] = '\0';
+	if (!id_uuid_parse(id, f->after_id) || end[1 + ID_UUID_LEN] != '.')
 		goto bad;
-	check = strtoul(end + 2 + CODEC_UUID_LEN, &end, 16);
+	check = strtoul(end + 2 + ID_UUID_LEN, &end, 16);
 	if (*end || check != cursor_check(req, ms, f->after_id))
 		goto bad;
 	f->has_after = 1;
@@ -272,21 +273,21 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 	int n, i, len;
 	int64_t limit;
 	cJSON *arr;
-	char *provider = arena_alloc(req->arena, CODEC_UUID_LEN + 1);
+	char *provider = arena_alloc(req->arena, ID_UUID_LEN + 1);
 
 	memset(&f, 0, sizeof f);
 	f.from_ms = INT64_MIN;
 	f.to_ms = INT64_MAX;
 	f.limit = LIST_DEFAULT_LIMIT;
 	if ((v = http_query(req, "providerId"))) {
-		if (!codec_uuid_parse(v, provider))
+		if (!id_uuid_parse(v, provider))
 			err_field(e, "providerId", "must be a UUID");
 		f.provider_id = provider;
 	}
 	if ((v = http_query(req, "patientId"))) {
-		len = codec_printable_len(v);
-		if (len < 1 || len > CODEC_PATIENT_MAX)
-			err_field(e, "patientId", "must be 1 to %d printable characters", CODEC_PATIENT_MAX);
+		len = utf8_printable_len(v);
+		if (len < 1 || len > APPT_PATIENT_MAX)
+			err_field(e, "patientId", "must be 1 to %d printable characters", APPT_PATIENT_MAX);
 		f.patient_id = v;
 	}
 	if ((v = http_query(req, "status"))) {

@@ -60,7 +60,7 @@ int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token,
 	hit = cache_find(&c->keys, hash);
 	if (!hit || req->now_ms - hit->checked_ms >= API_KEY_TTL_MS ||
 	    req->now_ms < hit->checked_ms) {
-		char id[CODEC_UUID_LEN + 1];
+		char id[ID_UUID_LEN + 1];
 		const char *scope;
 		int found = store_key_lookup(c->store, req->arena, hash, id, &scope, e);
 

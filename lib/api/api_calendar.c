@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/codec.h"
+#include "core/ids.h"
 #include "engine/ics.h"
 #include "store/store.h"
 
@@ -70,13 +70,13 @@ static int etag_matches(const char *h, const char *etag)
 int api_provider_calendar(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1], etag[ETAG_LEN + 1];
+	char id[ID_UUID_LEN + 1], etag[ETAG_LEN + 1];
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	struct ics_appt *rows;
 	char *text;
 	int n;
 
-	if (!codec_uuid_parse(req->path_id, id))
+	if (!id_uuid_parse(req->path_id, id))
 		return ERR_NOT_FOUND(e, "Provider not found.");
 	api_query_instant(req, "from", &from, e);
 	api_query_instant(req, "to", &to, e);

@@ -6,9 +6,9 @@
 
 #include <stdio.h>
 
+#include "api/codec.h"
 #include "core/ids.h"
 #include "engine/civil.h"
-#include "engine/codec.h"
 #include "engine/sched.h"
 #include "store/store.h"
 
@@ -27,7 +27,7 @@ int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *c
 		return ERR_INTERNAL(e, "Internal server error.");
 	arena_cleanup(req->arena, free_json, j);
 	err_init(&inner);
-	if (sched_decode(j, c->tzc, req->arena, out, &inner)) {
+	if (codec_sched_decode(j, c->tzc, req->arena, out, &inner)) {
 		/* A stored configuration always passed validation: the tz database changed under us. */
 		fprintf(stderr, "{\"level\":\"error\",\"event\":\"stored_config_invalid\"}\n");
 		err_clear(&inner);

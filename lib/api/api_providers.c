@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/codec.h"
 #include "engine/civil.h"
-#include "engine/codec.h"
 #include "engine/sched.h"
 #include "engine/slot.h"
 #include "store/store.h"
@@ -22,7 +22,7 @@
 #define BUSY_KEEP_MAX 8192
 
 struct api_sched_entry {
-	char id[CODEC_UUID_LEN + 1]; /* "" = free */
+	char id[ID_UUID_LEN + 1]; /* "" = free */
 	uint32_t xmin;               /* the provider row's version all of this is of */
 	int64_t loaded_ms;
 	unsigned used;               /* c->sched_clock when last used */
@@ -124,9 +124,9 @@ static void sched_remember(struct api_ctx *c, const char *id, uint32_t xmin, con
 	x->used = ++c->sched_clock;
 }
 
-static int provider_id(struct http_req *req, char out[CODEC_UUID_LEN + 1], struct err *e)
+static int provider_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
 {
-	if (!codec_uuid_parse(req->path_id, out))
+	if (!id_uuid_parse(req->path_id, out))
 		return ERR_NOT_FOUND(e, "Provider not found.");
 	return 0;
 }
@@ -134,15 +134,15 @@ static int provider_id(struct http_req *req, char out[CODEC_UUID_LEN + 1], struc
 int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	struct sched s;
 	cJSON *canon, *payload;
 	char *text;
 	int changed = 0, rc;
 
-	if (provider_id(req, id, e) || sched_decode(req->json, c->tzc, req->arena, &s, e))
+	if (provider_id(req, id, e) || codec_sched_decode(req->json, c->tzc, req->arena, &s, e))
 		return -1;
-	canon = sched_encode(&s);
+	canon = codec_sched_encode(&s);
 	text = cJSON_PrintUnformatted(canon);
 	cJSON_Delete(canon);
 	rc = store_begin(c->store, e);
@@ -167,7 +167,7 @@ int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_r
 int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		     struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	const char *config;
 	int64_t created, updated;
 	struct sched s;
@@ -177,7 +177,7 @@ int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *
 	    api_sched_from_config(c, req, config, &s, e))
 		return -1;
 	resp->status = 200;
-	resp->json = sched_encode(&s);
+	resp->json = codec_sched_encode(&s);
 	cJSON_AddStringToObject(resp->json, "providerId", id);
 	api_add_instant(resp->json, "createdAt", created);
 	api_add_instant(resp->json, "updatedAt", updated);
@@ -229,7 +229,7 @@ static int date_range(struct http_req *req, int32_t *from, int32_t *to, int *sin
 int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		     struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	int32_t from, to, d;
 	int single;
 	int64_t lo, hi, fetch_hi;

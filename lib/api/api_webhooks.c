@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/ids.h"
-#include "engine/codec.h"
+#include "core/utf8.h"
 #include "events/addr.h"
 #include "events/sign.h"
 #include "store/store.h"
@@ -91,9 +91,9 @@ static cJSON *delivery_json(const struct delivery *d)
 	return o;
 }
 
-static int webhook_id(const char *segment, char out[CODEC_UUID_LEN + 1], struct err *e)
+static int webhook_id(const char *segment, char out[ID_UUID_LEN + 1], struct err *e)
 {
-	if (!segment || !codec_uuid_parse(segment, out))
+	if (!segment || !id_uuid_parse(segment, out))
 		return ERR_NOT_FOUND(e, "Webhook not found.");
 	return 0;
 }
@@ -189,7 +189,7 @@ static const char *check_description(const cJSON *v, struct err *e)
 		err_field(e, "description", "must be a string or null");
 		return NULL;
 	}
-	len = codec_printable_len(v->valuestring);
+	len = utf8_printable_len(v->valuestring);
 	if (len < 0 || len > WEBHOOK_DESCRIPTION_MAX) {
 		err_field(e, "description", "must be at most %d printable characters",
 			  WEBHOOK_DESCRIPTION_MAX);
@@ -269,7 +269,7 @@ int api_webhook_list(struct api_ctx *c, struct http_req *req, struct http_resp *
 int api_webhook_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	struct webhook w;
 
 	if (webhook_id(req->path_id, id, e) || store_webhook_get(c->store, req->arena, id, 0, &w, e))
@@ -282,7 +282,7 @@ int api_webhook_get(struct api_ctx *c, struct http_req *req, struct http_resp *r
 int api_webhook_delete(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		       struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 
 	if (webhook_id(req->path_id, id, e) || store_webhook_delete(c->store, req->arena, id, e))
 		return -1;
@@ -293,7 +293,7 @@ int api_webhook_delete(struct api_ctx *c, struct http_req *req, struct http_resp
 int api_webhook_deliveries(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			   struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	struct delivery_filter f;
 	struct delivery *rows;
 	struct webhook w;
@@ -336,13 +336,13 @@ int api_webhook_deliveries(struct api_ctx *c, struct http_req *req, struct http_
 int api_webhook_retry(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		      struct err *e)
 {
-	char id[CODEC_UUID_LEN + 1], did[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1], did[ID_UUID_LEN + 1];
 	struct webhook w;
 	struct delivery d;
 
 	if (webhook_id(req->path_id, id, e))
 		return -1;
-	if (!req->path_id2 || !codec_uuid_parse(req->path_id2, did))
+	if (!req->path_id2 || !id_uuid_parse(req->path_id2, did))
 		return ERR_NOT_FOUND(e, "Delivery not found.");
 	/* The webhook row first (FOR SHARE): a 410 the relay records
 	 * concurrently deactivates it under a row lock, so the two serialize. */

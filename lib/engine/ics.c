@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/codec.h"
+#include "engine/appt.h"
 
 static struct icaltimetype utc_time(int64_t ms)
 {
@@ -37,7 +37,7 @@ static icalcomponent *vevent(const struct ics_appt *a)
 {
 	icalcomponent *ev = icalcomponent_new_vevent();
 	int cancelled = a->status == APPT_CANCELLED;
-	char uid[CODEC_UUID_LEN + sizeof "@" ICS_UID_DOMAIN];
+	char uid[ID_UUID_LEN + sizeof "@" ICS_UID_DOMAIN];
 	char *desc;
 	size_t n;
 

@@ -1,6 +1,7 @@
 /*
  * sched.h - a provider's configuration: the schedule model of the contract
- * ("POST /api/providers/{id}/schedule"), decoded, validated and encoded.
+ * ("POST /api/providers/{id}/schedule"). Its JSON form is decoded, validated
+ * and encoded by api/codec.h (codec_sched_decode, codec_sched_encode).
  *
  * A struct sched is always valid: the decoder either fills every field
  * (defaults included) or reports every broken rule with its dotted path.
@@ -10,13 +11,8 @@
 #ifndef APPOINTD_SCHED_H
 #define APPOINTD_SCHED_H
 
-#include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "core/arena.h"
-#include "core/err.h"
-
-struct tz_cache;
 struct tz_zone;
 
 #define SCHED_MAX_INTERVALS 48          /* per day or per override */
@@ -56,14 +52,6 @@ struct sched {
 	struct sched_override *overrides; /* sorted by date, from the arena */
 };
 
-/*
- * Validates and decodes a request body. Returns 0, or -1 with a 422 whose
- * details name every offending field path (e.g. "weeklySchedule.monday.0.end").
- */
-int sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
-		 struct sched *out, struct err *e);
-/* The GET shape (without providerId/createdAt/updatedAt). Caller owns it. */
-cJSON *sched_encode(const struct sched *s);
 /* The intervals that apply on local date d (an override, or the weekday's). */
 const struct sched_interval *sched_intervals_for(const struct sched *s, int32_t date,
 						 int *n);

@@ -64,8 +64,8 @@ struct relay_xfer {
 	struct relay_xfer *next;
 	CURL *h;
 	struct curl_slist *hdrs;
-	char id[CODEC_UUID_LEN + 1];
-	char webhook_id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
+	char webhook_id[ID_UUID_LEN + 1];
 	char event_id[48];
 	int attempt;          /* attempts already made in this schedule */
 	char *body;

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "engine/codec.h"
+#include "core/utf8.h"
 #include "http/http.h"
 
 static int hexval(char c)
@@ -71,7 +71,7 @@ int http_parse_query(struct http_req *req, struct err *e)
 		for (i = 0; i < req->nparams; i++)
 			if (strcmp(req->params[i].key, key) == 0) {
 				/* Named only when the name can be a field path of the answer. */
-				int n = codec_printable_len(key);
+				int n = utf8_printable_len(key);
 
 				if (n >= 1 && n <= HTTP_MAX_PARAM_NAME)
 					err_field(e, key, "must be given at most once");

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "core/apikey.h"
-#include "engine/codec.h"
+#include "core/utf8.h"
 #include "http/metrics.h"
 #include "store/store.h"
 
@@ -142,7 +142,7 @@ int router_decode_body(struct http_req *req, struct err *e)
 	if (!is_json_type(req->content_type))
 		return err_set(e, 415, "UNSUPPORTED_MEDIA_TYPE",
 			       "The request body must be sent as application/json.");
-	if (!codec_utf8_valid(req->body, req->body_len))
+	if (!utf8_valid(req->body, req->body_len))
 		return ERR_BAD_REQUEST(e, "Malformed JSON: the body is not valid UTF-8.");
 	if (json_prescan((char *)req->body, req->body_len))
 		return ERR_BAD_REQUEST(e, "Malformed JSON: nested deeper than %d levels.",

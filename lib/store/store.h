@@ -17,7 +17,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
-#include "engine/codec.h"
+#include "engine/appt.h"
 #include "engine/ics.h"
 #include "engine/slot.h"
 
@@ -143,7 +143,7 @@ struct appt_filter {
 	int64_t from_ms, to_ms;                        /* INT64_MIN / INT64_MAX = open */
 	int has_after;                                 /* cursor position */
 	int64_t after_start_ms;
-	char after_id[CODEC_UUID_LEN + 1];
+	char after_id[ID_UUID_LEN + 1];
 	int limit;
 };
 /* Up to f->limit + 1 rows (the extra one tells there is a next page). */
@@ -191,7 +191,7 @@ int store_outbox_wake(struct store *s, struct arena *a, struct err *e);
 
 /* ---- webhook subscriptions (store_webhook.c) */
 struct webhook {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	const char *url;
 	const char *event_types_json; /* "null" or a JSON array of strings */
 	const char *description;      /* NULL when unset */
@@ -211,9 +211,9 @@ int store_webhook_delete(struct store *s, struct arena *a, const char *id, struc
 
 /* ---- webhook deliveries (store_delivery.c) */
 struct delivery {
-	char id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
 	int64_t seq;
-	char event_id[CODEC_UUID_LEN + 1];
+	char event_id[ID_UUID_LEN + 1];
 	const char *event_type;
 	const char *status;
 	int attempts;
@@ -240,8 +240,8 @@ int store_delivery_requeue(struct store *s, struct arena *a, const char *id,
 
 /* The relay's side (events/relay.c). */
 struct delivery_claim {
-	char id[CODEC_UUID_LEN + 1];
-	char webhook_id[CODEC_UUID_LEN + 1];
+	char id[ID_UUID_LEN + 1];
+	char webhook_id[ID_UUID_LEN + 1];
 	char event_id[48];            /* "evt_<uuid>", the webhook-id header */
 	int attempt;                  /* attempts already made in this schedule */
 	const char *url, *secret, *body;

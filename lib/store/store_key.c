@@ -39,7 +39,7 @@ int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *i
 		return -1;
 	if (PQntuples(r) == 0)
 		return 0;
-	snprintf(id, CODEC_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+	snprintf(id, ID_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
 	*scope = PQgetvalue(r, 0, 1);
 	return 1;
 }

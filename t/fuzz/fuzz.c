@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "engine/civil.h"
-#include "engine/codec.h"
 #include "engine/tz.h"
 #include "http/router.h"
 
@@ -89,7 +89,7 @@ void fuzz_check_err(const struct err *e)
 	/* The body the client gets is one JSON value, in UTF-8. */
 	text = err_to_json(e);
 	FUZZ_CHECK(text);
-	FUZZ_CHECK(codec_utf8_valid(text, strlen(text)));
+	FUZZ_CHECK(utf8_valid(text, strlen(text)));
 	back = cJSON_Parse(text);
 	FUZZ_CHECK(back);
 	cJSON_Delete(back);

@@ -1,12 +1,13 @@
 /*
  * fuzz_booking.c - POST /api/appointments bodies: the router's body checks,
  * then codec_book_decode. A decoded booking holds a printable patientId of
- * 1..CODEC_PATIENT_MAX characters copied whole, a lower-case UUID, and an
+ * 1..APPT_PATIENT_MAX characters copied whole, a lower-case UUID, and an
  * instant that formats and parses back to itself.
  */
 #include <string.h>
 
-#include "engine/codec.h"
+#include "api/codec.h"
+#include "core/utf8.h"
 #include "fuzz.h"
 
 void fuzz_booking(const uint8_t *data, size_t size)
@@ -22,13 +23,13 @@ void fuzz_booking(const uint8_t *data, size_t size)
 	body = fuzz_json_body(&req, &a, data, size, &e);
 	if (body && codec_book_decode(body, &b, &e) == 0) {
 		const cJSON *pat = cJSON_GetObjectItemCaseSensitive(body, "patientId");
-		char uuid[CODEC_UUID_LEN + 1];
-		int len = codec_printable_len(b.patient_id);
+		char uuid[ID_UUID_LEN + 1];
+		int len = utf8_printable_len(b.patient_id);
 
 		FUZZ_CHECK(!err_is_set(&e));
-		FUZZ_CHECK(len >= 1 && len <= CODEC_PATIENT_MAX);
+		FUZZ_CHECK(len >= 1 && len <= APPT_PATIENT_MAX);
 		FUZZ_CHECK(strcmp(b.patient_id, pat->valuestring) == 0);
-		FUZZ_CHECK(codec_uuid_parse(b.provider_id, uuid) && strcmp(uuid, b.provider_id) == 0);
+		FUZZ_CHECK(id_uuid_parse(b.provider_id, uuid) && strcmp(uuid, b.provider_id) == 0);
 		fuzz_check_instant(b.start_ms);
 	} else if (body) {
 		fuzz_check_err(&e);

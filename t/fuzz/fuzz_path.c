@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/codec.h"
+#include "core/ids.h"
 #include "fuzz.h"
 #include "http/router.h"
 
@@ -17,13 +17,13 @@ static const char *const methods[] = { "GET", "POST", "PUT", "DELETE", "PATCH", 
 
 static void check_id(const char *id, const char *path)
 {
-	char uuid[CODEC_UUID_LEN + 1];
+	char uuid[ID_UUID_LEN + 1];
 
 	if (!id)
 		return;
 	FUZZ_CHECK(id[0] && !strchr(id, '/') && strstr(path, id));
-	if (codec_uuid_parse(id, uuid))
-		FUZZ_CHECK(strlen(id) == CODEC_UUID_LEN);
+	if (id_uuid_parse(id, uuid))
+		FUZZ_CHECK(strlen(id) == ID_UUID_LEN);
 }
 
 /* Pattern segments that are '*', i.e. how many ids a route gives. */

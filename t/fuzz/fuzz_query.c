@@ -9,8 +9,9 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "core/ids.h"
+#include "core/utf8.h"
 #include "engine/civil.h"
-#include "engine/codec.h"
 #include "fuzz.h"
 
 /* Non-empty '&'-separated pieces: what a successful parse must have kept. */
@@ -52,14 +53,14 @@ static void check_int(struct http_req *req, const char *name, int64_t min, int64
 
 static void check_value(const char *v)
 {
-	char uuid[CODEC_UUID_LEN + 1];
+	char uuid[ID_UUID_LEN + 1];
 	int32_t days;
 	int64_t ms;
-	int len = codec_printable_len(v);
+	int len = utf8_printable_len(v);
 
 	FUZZ_CHECK(len == -1 || (len >= 0 && (size_t)len <= strlen(v)));
-	if (codec_uuid_parse(v, uuid))
-		FUZZ_CHECK(strlen(v) == CODEC_UUID_LEN && strcasecmp(uuid, v) == 0);
+	if (id_uuid_parse(v, uuid))
+		FUZZ_CHECK(strlen(v) == ID_UUID_LEN && strcasecmp(uuid, v) == 0);
 	if (civil_parse_date(v, &days) == 0) {
 		char back[11];
 

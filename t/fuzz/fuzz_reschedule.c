@@ -2,7 +2,7 @@
  * fuzz_reschedule.c - PUT /api/appointments/{id} bodies ({"startTime"}):
  * the router's body checks, then codec_reschedule_decode.
  */
-#include "engine/codec.h"
+#include "api/codec.h"
 #include "fuzz.h"
 
 void fuzz_reschedule(const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 /*
  * fuzz_schedule.c - POST /api/providers/{id}/schedule bodies: the router's
- * body checks, then sched_decode. A decoded schedule must keep every
+ * body checks, then codec_sched_decode. A decoded schedule must keep every
  * invariant sched.h promises, survive encode -> decode -> encode unchanged
  * (that is how it is stored and read back), and give the slot engine dates
  * whose slots are ordered and bookable.
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/codec.h"
 #include "engine/civil.h"
 #include "engine/sched.h"
 #include "engine/slot.h"
@@ -80,7 +81,7 @@ static void check_slots(const struct sched *s, int32_t date)
 
 static char *encoded(const struct sched *s)
 {
-	cJSON *j = sched_encode(s);
+	cJSON *j = codec_sched_encode(s);
 	char *text = cJSON_PrintUnformatted(j);
 
 	cJSON_Delete(j);
@@ -101,14 +102,14 @@ void fuzz_schedule(const uint8_t *data, size_t size)
 	arena_init(&a, 0);
 	err_init(&e);
 	body = fuzz_json_body(&req, &a, data, size, &e);
-	if (body && sched_decode(body, fuzz_tzc(), &a, s, &e) == 0) {
+	if (body && codec_sched_decode(body, fuzz_tzc(), &a, s, &e) == 0) {
 		char *first = encoded(s), *second;
 		cJSON *stored = cJSON_Parse(first);
 		int32_t d, monday = civil_days_from_ymd(2027, 3, 22);
 
 		FUZZ_CHECK(!err_is_set(&e));
 		check_sched(s);
-		FUZZ_CHECK(stored && sched_decode(stored, fuzz_tzc(), &a, again, &e) == 0);
+		FUZZ_CHECK(stored && codec_sched_decode(stored, fuzz_tzc(), &a, again, &e) == 0);
 		second = encoded(again);
 		FUZZ_CHECK(strcmp(first, second) == 0);
 		/* A week around a European DST change, and the first override. */

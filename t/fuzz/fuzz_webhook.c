@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "engine/codec.h"
+#include "core/utf8.h"
 #include "fuzz.h"
 
 static void check_accepted(const struct api_webhook_req *w)
@@ -27,7 +27,7 @@ static void check_accepted(const struct api_webhook_req *w)
 		FUZZ_CHECK(strspn(w->types + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_,") == n - 2);
 	}
 	if (w->description) {
-		len = codec_printable_len(w->description);
+		len = utf8_printable_len(w->description);
 		FUZZ_CHECK(len >= 0 && len <= 500);
 	}
 }

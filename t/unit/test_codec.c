@@ -5,35 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/codec.h"
+#include "api/codec.h"
 #include "testmain.h"
-
-static void test_uuid(void)
-{
-	char out[CODEC_UUID_LEN + 1];
-
-	CU_ASSERT(codec_uuid_parse("8E03978E-40D5-43E8-BC93-6894A57F9324", out));
-	CU_ASSERT_STRING_EQUAL(out, "8e03978e-40d5-43e8-bc93-6894a57f9324");
-	CU_ASSERT_FALSE(codec_uuid_parse("8e03978e40d543e8bc936894a57f9324", NULL));
-	CU_ASSERT_FALSE(codec_uuid_parse("8e03978e-40d5-43e8-bc93-6894a57f932", NULL));
-	CU_ASSERT_FALSE(codec_uuid_parse("8e03978e-40d5-43e8-bc93-6894a57f932g", NULL));
-	CU_ASSERT_FALSE(codec_uuid_parse("", NULL));
-	CU_ASSERT_FALSE(codec_uuid_parse(NULL, NULL));
-}
-
-static void test_printable(void)
-{
-	CU_ASSERT_EQUAL(codec_printable_len("p-1"), 3);
-	CU_ASSERT_EQUAL(codec_printable_len("Zoë"), 3);
-	CU_ASSERT_EQUAL(codec_printable_len("日本"), 2);
-	CU_ASSERT_EQUAL(codec_printable_len("a\tb"), -1);
-	CU_ASSERT_EQUAL(codec_printable_len("a\x7f"), -1);
-	CU_ASSERT_EQUAL(codec_printable_len("\xc2\x85"), -1);   /* C1 control */
-	CU_ASSERT_EQUAL(codec_printable_len("\xc0\xaf"), -1);   /* overlong */
-	CU_ASSERT_EQUAL(codec_printable_len("\xed\xa0\x80"), -1); /* surrogate */
-	CU_ASSERT_EQUAL(codec_printable_len("\xff"), -1);
-	CU_ASSERT_EQUAL(codec_printable_len(""), 0);
-}
 
 static int book(const char *json, struct book_req *out, const char *bad_path)
 {
@@ -119,8 +92,6 @@ void suite_codec(void)
 {
 	CU_pSuite s = test_suite("codec");
 
-	TEST_ADD(s, test_uuid);
-	TEST_ADD(s, test_printable);
 	TEST_ADD(s, test_book_decode);
 	TEST_ADD(s, test_appt_encode);
 	TEST_ADD(s, test_envelope);

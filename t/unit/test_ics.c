@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/codec.h"
+#include "engine/appt.h"
 #include "engine/ics.h"
 #include "testmain.h"
 
@@ -141,7 +141,7 @@ static int roundtrip(const struct ics_appt *a, int n)
 static void test_feed(void)
 {
 	/* 128 characters: 2-, 3- and 4-octet UTF-8 and the TEXT escapes , ; \ */
-	static char long_patient[CODEC_PATIENT_MAX * 4 + 1];
+	static char long_patient[APPT_PATIENT_MAX * 4 + 1];
 	struct ics_appt a[3] = {
 		{ "11111111-1111-4111-8111-111111111111", "p-1", T0, T0 + 30 * MIN_MS,
 		  T0 - 86400000, T0 - 86400000, APPT_CONFIRMED, 1 },
@@ -154,7 +154,7 @@ static void test_feed(void)
 	char *text;
 	int i;
 
-	for (i = 0; i < CODEC_PATIENT_MAX; i++)
+	for (i = 0; i < APPT_PATIENT_MAX; i++)
 		strcat(long_patient, pieces[i % 7]);
 	CU_ASSERT(roundtrip(a, 3) >= 3); /* the long DESCRIPTION was folded */
 
@@ -184,14 +184,14 @@ static void test_folding_random(void)
 	static const char *const pieces[] = { "a", "Z", " ", "é", "ß", "日", "本", "😀", "𝄞",
 					      ",", ";", "\\", ":", "\"" };
 	uint64_t st = test_seed();
-	char patient[CODEC_PATIENT_MAX * 4 + 1];
-	char id[CODEC_UUID_LEN + 1] = "44444444-4444-4444-8444-444444444444";
+	char patient[APPT_PATIENT_MAX * 4 + 1];
+	char id[ID_UUID_LEN + 1] = "44444444-4444-4444-8444-444444444444";
 	struct ics_appt a = { id, patient, T0, T0 + 30 * MIN_MS, T0, T0, APPT_CONFIRMED, 1 };
 	int iter, k, len;
 
 	for (iter = 0; iter < 300; iter++) {
 		patient[0] = '\0';
-		len = test_rand_range(&st, 1, CODEC_PATIENT_MAX);
+		len = test_rand_range(&st, 1, APPT_PATIENT_MAX);
 		for (k = 0; k < len; k++)
 			strcat(patient, pieces[test_rand_range(&st, 0, 13)]);
 		/* libical's parser drops white space at the ends of a value. */

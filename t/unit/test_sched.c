@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/sched.h"
+#include "api/codec.h"
 #include "engine/tz.h"
 #include "testmain.h"
 
@@ -23,7 +23,7 @@ static int decode(const char *text, const char *path, struct sched *out)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	arena_init(&a, 0);
 	err_init(&e);
-	r = sched_decode(j, test_tzc(), &a, out, &e);
+	r = codec_sched_decode(j, test_tzc(), &a, out, &e);
 	if (r == 0) {
 		CU_ASSERT_FALSE(err_is_set(&e));
 	} else {
@@ -207,13 +207,13 @@ static void test_encode_roundtrip(void)
 	char *txt, *txt2;
 
 	CU_ASSERT_EQUAL_FATAL(decode(in, NULL, &s), 0);
-	j = sched_encode(&s);
+	j = codec_sched_encode(&s);
 	txt = cJSON_PrintUnformatted(j);
 	CU_ASSERT_STRING_EQUAL(txt, want);
 	/* The GET shape decodes to the same configuration. */
 	CU_ASSERT_EQUAL_FATAL(decode(txt, NULL, &s2), 0);
 	cJSON_Delete(j);
-	j = sched_encode(&s2);
+	j = codec_sched_encode(&s2);
 	txt2 = cJSON_PrintUnformatted(j);
 	CU_ASSERT_STRING_EQUAL(txt, txt2);
 	cJSON_free(txt);
@@ -231,7 +231,7 @@ static void test_every_error_reported(void)
 
 	arena_init(&a, 0);
 	err_init(&e);
-	CU_ASSERT_EQUAL(sched_decode(j, test_tzc(), &a, &s, &e), -1);
+	CU_ASSERT_EQUAL(codec_sched_decode(j, test_tzc(), &a, &s, &e), -1);
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(e.details), 5);
 	err_clear(&e);
 	arena_destroy(&a);

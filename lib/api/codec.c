@@ -1,109 +1,15 @@
 /*
- * codec.c - the contract's bodies other than the schedule (see codec.h).
- * Output instants are always UTC with milliseconds; input instants must carry
- * an offset.
+ * codec.c - the contract's bodies other than the schedule (see codec.h;
+ * the schedule's are in codec_sched.c). Output instants are always UTC with
+ * milliseconds; input instants must carry an offset.
  */
-#include "engine/codec.h"
+#include "api/codec.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "engine/civil.h"
-
-int codec_uuid_parse(const char *s, char out[CODEC_UUID_LEN + 1])
-{
-	int i;
-
-	if (!s || strlen(s) != CODEC_UUID_LEN)
-		return 0;
-	for (i = 0; i < CODEC_UUID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	if (out) {
-		for (i = 0; i < CODEC_UUID_LEN; i++)
-			out[i] = (char)tolower((unsigned char)s[i]);
-		out[CODEC_UUID_LEN] = '\0';
-	}
-	return 1;
-}
-
-/*
- * Decodes one UTF-8 sequence at p (at most `left` bytes); returns its length
- * and the code point, or 0 if malformed.
- */
-static unsigned utf8_next(const unsigned char *p, size_t left, unsigned *out)
-{
-	unsigned c = *p, cp, len, i;
-
-	if (c < 0x80) {
-		*out = c;
-		return 1;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > left)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	*out = cp;
-	return len;
-}
-
-int codec_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned cp, len = utf8_next(p + i, n - i, &cp);
-
-		if (!len || cp == 0)
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
-int codec_printable_len(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t left = strlen(s);
-	int n = 0;
-
-	while (*p) {
-		unsigned cp, len = utf8_next(p, left, &cp);
-
-		/* Malformed, C0 and C1 controls, DEL. */
-		if (!len || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
-			return -1;
-		p += len;
-		left -= len;
-		n++;
-	}
-	return n;
-}
 
 int codec_instant_field(const cJSON *v, const char *path, int64_t *ms, struct err *e)
 {
@@ -144,9 +50,9 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 	if (!pat || cJSON_IsNull(pat)) {
 		err_field(e, "patientId", "is required");
 		bad = 1;
-	} else if (!cJSON_IsString(pat) || (len = codec_printable_len(pat->valuestring)) < 1 ||
-		   len > CODEC_PATIENT_MAX) {
-		err_field(e, "patientId", "must be 1 to %d printable characters", CODEC_PATIENT_MAX);
+	} else if (!cJSON_IsString(pat) || (len = utf8_printable_len(pat->valuestring)) < 1 ||
+		   len > APPT_PATIENT_MAX) {
+		err_field(e, "patientId", "must be 1 to %d printable characters", APPT_PATIENT_MAX);
 		bad = 1;
 	} else {
 		snprintf(out->patient_id, sizeof out->patient_id, "%s", pat->valuestring);
@@ -154,7 +60,7 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 	if (!prov || cJSON_IsNull(prov)) {
 		err_field(e, "providerId", "is required");
 		bad = 1;
-	} else if (!cJSON_IsString(prov) || !codec_uuid_parse(prov->valuestring, out->provider_id)) {
+	} else if (!cJSON_IsString(prov) || !id_uuid_parse(prov->valuestring, out->provider_id)) {
 		err_field(e, "providerId", "must be a UUID");
 		bad = 1;
 	}

@@ -1,0 +1,61 @@
+/*
+ * codec.h - the JSON codecs of the contract's request and response bodies:
+ * the provider configuration (codec_sched.c), appointments, booking and
+ * reschedule requests, availability, and the event envelope (codec.c).
+ * Decoders validate every rule and report each broken one with its field
+ * path; the engine's types they fill (struct sched, struct appt) know
+ * nothing of JSON.
+ */
+#ifndef APPOINTD_CODEC_H
+#define APPOINTD_CODEC_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/ids.h"
+#include "engine/appt.h"
+#include "engine/sched.h"
+#include "engine/slot.h"
+
+struct tz_cache;
+
+/* A decoded POST /api/appointments body. */
+struct book_req {
+	char patient_id[APPT_PATIENT_MAX * 4 + 1];
+	char provider_id[ID_UUID_LEN + 1];
+	int64_t start_ms;
+};
+
+/*
+ * Validates and decodes a provider configuration. Returns 0 with every
+ * field of out filled (defaults included, overrides from the arena), or -1
+ * with a 422 whose details name every offending field path (e.g.
+ * "weeklySchedule.monday.0.end"). The zone comes from tzc.
+ */
+int codec_sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
+		       struct sched *out, struct err *e);
+/* The GET shape (without providerId/createdAt/updatedAt). Caller owns it. */
+cJSON *codec_sched_encode(const struct sched *s);
+
+int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
+/* {"startTime": "..."} */
+int codec_reschedule_decode(const cJSON *body, int64_t *start_ms, struct err *e);
+/* A startTime-like field: the message names the rule broken. */
+int codec_instant_field(const cJSON *v, const char *path, int64_t *ms, struct err *e);
+
+/* The contract's appointment shape; timestamps (createdAt/updatedAt) when asked. */
+cJSON *codec_appt_encode(const struct appt *a, int with_timestamps);
+
+/* Single-date availability: providerId, date, availableSlots, timezone, slots. */
+cJSON *codec_availability_encode(const char *provider_id, int32_t date, const char *tz,
+				 int duration_min, const struct slot *slots, int n);
+/* One date's "HH:mm" list, for the range shape. */
+cJSON *codec_hhmm_list(const struct slot *slots, int n);
+
+/* The event envelope; payload is consumed. Returns the exact bytes (malloc'd). */
+char *codec_event_envelope(const char *event_id, const char *type, int64_t ts_ms,
+			   cJSON *payload);
+
+#endif
