@@ -50,12 +50,16 @@ int civil_weekday(int32_t days)
 	return w < 0 ? w + 7 : w;
 }
 
+int civil_is_leap_year(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
 int civil_days_in_month(int y, int m)
 {
 	static const int len[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
-	return m == 2 ? 28 + leap : len[m - 1];
+	return m == 2 ? 28 + civil_is_leap_year(y) : len[m - 1];
 }
 
 /* Reads exactly n ASCII digits. */

@@ -19,6 +19,7 @@ int32_t civil_days_from_ymd(int y, int m, int d);
 void civil_ymd_from_days(int32_t days, int *y, int *m, int *d);
 /* 0 = Monday .. 6 = Sunday (ISO order, matching the contract's day keys). */
 int civil_weekday(int32_t days);
+int civil_is_leap_year(int y);
 int civil_days_in_month(int y, int m);
 
 /* Strict "YYYY-MM-DD" (years CIVIL_MIN_YEAR..CIVIL_MAX_YEAR): 0 on success. */

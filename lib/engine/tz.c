@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/civil.h"
+
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
 #define TZ_NAME_MAX 64
 #define TZ_FILE_MAX (1 << 20)	/* largest TZif file we read, bytes */
@@ -49,6 +51,7 @@ struct tz_zone {
 
 /* ---------------------------------------------------------------- calendar */
 
+/* Dates are civil.c's; only the instants of a TZif file need 64-bit days. */
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
@@ -56,42 +59,21 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-static int is_leap(int64_t y)
+/*
+ * The year of UTC instant t, clamped to lo..hi: a TZif instant may lie far
+ * outside civil.c's 32-bit days (the "big bang" transition at -2^59 s).
+ */
+static int year_of_instant(int64_t t, int lo, int hi)
 {
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
+	int64_t days = floor_div(t, 86400);
+	int y, m, d;
 
-/* Howard Hinnant's days_from_civil: days since 1970-01-01. */
-static int64_t days_from_ymd(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = floor_div(y, 400);
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int64_t year_of_days(int64_t z)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = floor_div(z, 146097);
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	return yoe + era * 400 + (mp >= 10);
-}
-
-static int days_in_month(int64_t y, int m)
-{
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
+	if (days < civil_days_from_ymd(lo, 1, 1))
+		return lo;
+	if (days >= civil_days_from_ymd(hi, 1, 1))
+		return hi;
+	civil_ymd_from_days((int32_t)days, &y, &m, &d);
+	return y;
 }
 
 /* ---------------------------------------------------------------- POSIX TZ footer */
@@ -226,23 +208,23 @@ static int posix_parse(const char *p, struct tz_posix *tz)
 }
 
 /* Local seconds (on the clock in force before the change) of rule r in year y. */
-static int64_t rule_local(const struct tz_rule *r, int64_t y)
+static int64_t rule_local(const struct tz_rule *r, int y)
 {
-	int64_t days = days_from_ymd(y, 1, 1);
+	int64_t days = civil_days_from_ymd(y, 1, 1);
 
 	switch (r->kind) {
 	case RULE_JULIAN1:
-		days += r->day - 1 + (is_leap(y) && r->day >= 60);
+		days += r->day - 1 + (civil_is_leap_year(y) && r->day >= 60);
 		break;
 	case RULE_ZERO:
 		days += r->day;
 		break;
 	case RULE_MONTH: {
-		int64_t first = days_from_ymd(y, r->month, 1);
-		int wd_first = (int)(((first % 7) + 7 + 4) % 7);	/* 1970-01-01: Thursday */
+		int32_t first = civil_days_from_ymd(y, r->month, 1);
+		int wd_first = (civil_weekday(first) + 1) % 7;	/* POSIX: 0 = Sunday */
 		int mday = 1 + (r->day - wd_first + 7) % 7 + 7 * (r->week - 1);
 
-		while (mday > days_in_month(y, r->month))
+		while (mday > civil_days_in_month(y, r->month))
 			mday -= 7;
 		days = first + mday - 1;
 		break;
@@ -321,7 +303,8 @@ static int build_extend(struct tz_build *b, const struct tz_posix *p)
 	 * 1996), so it is not necessarily the last entry of the table.
 	 */
 	int64_t after = b->has_last ? b->last : INT64_MIN;
-	int64_t y0 = b->has_last ? year_of_days(floor_div(after, 86400)) - 1 : 1900;
+	/* The year before the last transition's; beyond 1900..TZ_LAST_YEAR + 1 the clamp below decides. */
+	int y0 = b->has_last ? year_of_instant(after, 1899, TZ_LAST_YEAR + 2) - 1 : 1900;
 	struct tz_event *ev;
 	size_t k = 0, i;
 	int rc = 0;
@@ -340,7 +323,7 @@ static int build_extend(struct tz_build *b, const struct tz_posix *p)
 	ev = malloc((size_t)(TZ_LAST_YEAR - y0 + 1) * 2 * sizeof(*ev));
 	if (!ev)
 		return -1;
-	for (int64_t y = y0; y <= TZ_LAST_YEAR; y++) {
+	for (int y = y0; y <= TZ_LAST_YEAR; y++) {
 		ev[k] = (struct tz_event){ rule_local(&p->start, y) - p->std_off, p->dst_off, (int)k };
 		k++;
 		ev[k] = (struct tz_event){ rule_local(&p->end, y) - p->dst_off, p->std_off, (int)k };
