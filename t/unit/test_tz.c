@@ -8,6 +8,7 @@
  * program printed.
  */
 #include "testmain.h"
+#include "engine/civil.h"
 #include "engine/tz.h"
 
 #include <dirent.h>
@@ -23,23 +24,10 @@
 #define H 3600
 #define M 60
 
-/* Days since 1970-01-01 (Hinnant), so tests can name instants by calendar. */
-static int64_t days(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* A UTC instant, or (same arithmetic) a local wall-clock reading. */
 static int64_t at(int y, int mo, int d, int h, int mi)
 {
-	return days(y, mo, d) * 86400 + h * 3600 + mi * 60;
+	return (int64_t)civil_days_from_ymd(y, mo, d) * 86400 + h * 3600 + mi * 60;
 }
 
 static struct tz_zone *load(const char *name)
