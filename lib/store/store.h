@@ -8,6 +8,10 @@
  * exclusion constraint becomes 409 CONFLICT; anything else is a 500 whose
  * message never leaks SQL. A broken connection is re-established on the next
  * call, so the first request after PostgreSQL returns succeeds.
+ *
+ * The rest of the tree sees no libpq and no SQL: struct store is opaque
+ * (its insides are lib/store/store_int.h), and what a caller needs of the
+ * session itself (the relay's LISTEN and poll) has a function here.
  */
 #ifndef APPOINTD_STORE_H
 #define APPOINTD_STORE_H
