@@ -38,7 +38,8 @@ int store_ready(struct store *s, struct err *e);
 int store_ping(struct store *s, struct err *e);
 /*
  * The number of the current session: it changes with every successful
- * (re)connect, which any store call may make, and is 0 before the first.
+ * (re)connect, which any store call may make, and is 0 before the first (a
+ * count, not the connection's address, which a new one may reuse).
  * What lives in a session (a LISTEN, a session advisory lock) is to be set
  * up again when it differs from the number it was set up on:
  *
