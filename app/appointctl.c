@@ -15,7 +15,6 @@
  */
 #include <config.h>
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,46 +36,13 @@ static void usage(FILE *f)
 		   "       appointctl --version\n");
 }
 
-static int cmd_seed(PGconn *c, const char *file)
-{
-	FILE *f = fopen(file, "rb");
-	char *sql;
-	long n;
-	PGresult *r;
-	int ok;
-
-	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fprintf(stderr, "appointctl: cannot read %s\n", file);
-		if (f)
-			fclose(f);
-		return 1;
-	}
-	sql = calloc(1, (size_t)n + 1);
-	if (!sql || fread(sql, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "appointctl: cannot read %s\n", file);
-		free(sql);
-		fclose(f);
-		return 1;
-	}
-	fclose(f);
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok)
-		fprintf(stderr, "appointctl: seed failed: %s", PQerrorMessage(c));
-	else
-		printf("seeded from %s\n", file);
-	PQclear(r);
-	free(sql);
-	return ok ? 0 : 1;
-}
-
 static int cmd_key(const char *db, const char *sub, const char *arg, const char *scope,
 		   const char *name)
 {
 	struct store *s = store_open(db, 5000, 2000);
 	struct arena a;
 	struct err e;
-	int rc = 0, i;
+	int rc = 0, i, n;
 
 	arena_init(&a, 4096);
 	err_init(&e);
@@ -104,17 +70,15 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 			}
 		}
 	} else if (strcmp(sub, "list") == 0 && !arg) {
-		PGresult *r = store_key_list(s, &a, &e);
+		struct store_key *k;
 
-		if (!r) {
+		if (store_key_list(s, &a, &k, &n, &e) < 0) {
 			rc = 1;
 		} else {
 			printf("%-36s  %-7s  %-20s  %-20s  %s\n", "id", "scope", "created", "revoked", "name");
-			for (i = 0; i < PQntuples(r); i++)
-				printf("%-36s  %-7s  %-20s  %-20s  %s\n", PQgetvalue(r, i, 0),
-				       PQgetvalue(r, i, 1), PQgetvalue(r, i, 3),
-				       PQgetvalue(r, i, 4)[0] ? PQgetvalue(r, i, 4) : "-",
-				       PQgetvalue(r, i, 2));
+			for (i = 0; i < n; i++)
+				printf("%-36s  %-7s  %-20s  %-20s  %s\n", k[i].id, k[i].scope,
+				       k[i].created, k[i].revoked[0] ? k[i].revoked : "-", k[i].name);
 		}
 	} else if (strcmp(sub, "revoke") == 0 && arg) {
 		char id[ID_UUID_LEN + 1];
@@ -145,7 +109,6 @@ int main(int argc, char **argv)
 	const char *dir = getenv("APPOINTD_MIGRATIONS_DIR");
 	const char *seed = NULL, *cmd = NULL, *sub = NULL, *arg = NULL;
 	const char *scope = NULL, *name = NULL;
-	PGconn *c;
 	struct err e;
 	int i, rc;
 
@@ -192,15 +155,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "key") == 0)
 		return cmd_key(db, sub, arg, scope, name);
-	c = PQconnectdb(db);
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "appointctl: cannot connect: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return 1;
-	}
 	err_init(&e);
 	if (strcmp(cmd, "migrate") == 0) {
-		rc = store_migrate(c, dir, 1, &e) ? 1 : 0;
+		rc = store_migrate(db, dir, 1, &e) ? 1 : 0;
 		if (rc)
 			fprintf(stderr, "appointctl: migrate: %s\n", e.message);
 		else
@@ -212,9 +169,12 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof path, "%s/../seed.sql", dir);
 			seed = path;
 		}
-		rc = cmd_seed(c, seed);
+		rc = store_seed(db, seed, &e) ? 1 : 0;
+		if (rc)
+			fprintf(stderr, "appointctl: %s\n", e.message);
+		else
+			printf("seeded from %s\n", seed);
 	}
 	err_clear(&e);
-	PQfinish(c);
 	return rc;
 }

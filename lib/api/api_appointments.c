@@ -48,7 +48,7 @@ static cJSON *event_payload(const struct appt *a)
 
 static int slot_unavailable(struct err *e)
 {
-	return ERR_CONFLICT(e, "The requested slot is not available.");
+	return ERR_SLOT_TAKEN(e);
 }
 
 /*

@@ -38,5 +38,7 @@ char *err_to_json(const struct err *e);
 #define ERR_CONFLICT(e, ...)      err_set((e), 409, "CONFLICT", __VA_ARGS__)
 #define ERR_INTERNAL(e, ...)      err_set((e), 500, "INTERNAL_SERVER_ERROR", __VA_ARGS__)
 #define ERR_UNAVAILABLE(e, ...)   err_set((e), 503, "SERVICE_UNAVAILABLE", __VA_ARGS__)
+/* The booking conflict, whether the engine or the database's constraint found it. */
+#define ERR_SLOT_TAKEN(e)         ERR_CONFLICT((e), "The requested slot is not available.")
 
 #endif

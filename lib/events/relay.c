@@ -130,19 +130,14 @@ static void relay_on_signal(int sig)
 static int relay_db_ready(struct relay *r)
 {
 	struct err e;
-	PGresult *res;
 
 	if (relay_now_ms() < r->db_retry_ms)
 		return -1;
 	err_init(&e);
-	/* Compared by count, not pointer: a new PGconn may reuse the old one's address. */
-	if (store_ready(r->store, &e) == 0 && r->store->sessions != r->session) {
-		res = PQexec(r->store->conn, "LISTEN appointd_outbox");
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			ERR_UNAVAILABLE(&e, "LISTEN failed");
-		PQclear(res);
-		if (!err_is_set(&e) && store_delivery_hold_owner(r->store, &r->arena, r->owner, &e) == 0) {
-			r->session = r->store->sessions;
+	if (store_ready(r->store, &e) == 0 && store_session(r->store) != r->session) {
+		if (store_outbox_listen(r->store, &e) == 0 &&
+		    store_delivery_hold_owner(r->store, &r->arena, r->owner, &e) == 0) {
+			r->session = store_session(r->store);
 			r->notified = 1;
 			r->wake = 1;
 			if (r->db_down_logged)
@@ -465,7 +460,7 @@ static void relay_fill(struct relay *r, int poll)
 		}
 	}
 	/* A reconnect inside the store: claim only once the new session holds the owner lock. */
-	if (r->store->sessions != r->session) {
+	if (store_session(r->store) != r->session) {
 		r->wake = 1;
 		return;
 	}
@@ -534,16 +529,11 @@ static void relay_prune(struct relay *r)
 
 static void relay_notifications(struct relay *r)
 {
-	PGnotify *n;
-
-	if (!r->session || r->store->sessions != r->session || !r->store->conn)
+	if (!r->session || store_session(r->store) != r->session)
 		return;
-	if (!PQconsumeInput(r->store->conn))
-		return; /* the next store call reconnects */
-	while ((n = PQnotifies(r->store->conn))) {
-		r->notified = 1; /* the dispatch (when its gap is over) claims after it */
-		PQfreemem(n);
-	}
+	/* -1: the next store call reconnects. The dispatch (when its gap is over) claims after it. */
+	if (store_notifications(r->store) > 0)
+		r->notified = 1;
 }
 
 static void relay_reload(struct relay *r)
@@ -577,6 +567,7 @@ static void relay_wait(struct relay *r)
 	unsigned nfds = 0;
 	int64_t timeout = r->next_poll_ms - relay_now_ms();
 	char buf[64];
+	int fd = store_socket(r->store);
 
 	if (r->notified && r->inflight < r->cfg.relay_concurrency && !relay_sig_term &&
 	    r->next_dispatch_ms - relay_now_ms() < timeout)
@@ -588,9 +579,8 @@ static void relay_wait(struct relay *r)
 	if (timeout < 0)
 		timeout = 0;
 	fds[nfds++] = (struct curl_waitfd){ relay_pipe[0], CURL_WAIT_POLLIN, 0 };
-	if (r->session && r->store->sessions == r->session && r->store->conn &&
-	    PQsocket(r->store->conn) >= 0)
-		fds[nfds++] = (struct curl_waitfd){ PQsocket(r->store->conn), CURL_WAIT_POLLIN, 0 };
+	if (r->session && store_session(r->store) == r->session && fd >= 0)
+		fds[nfds++] = (struct curl_waitfd){ fd, CURL_WAIT_POLLIN, 0 };
 	curl_multi_poll(r->multi, fds, nfds, (int)timeout, NULL);
 	while (read(relay_pipe[0], buf, sizeof buf) > 0) {
 		/* drained */

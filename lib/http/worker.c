@@ -203,9 +203,9 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 		int64_t ms;
 
 		ms = serve(&c, &r, &a, shm, slot);
-		metrics_db(&shm->metrics, c.store->errors - db_errors, c.store->reconnects - db_reconnects);
-		db_errors = c.store->errors;
-		db_reconnects = c.store->reconnects;
+		metrics_db(&shm->metrics, store_errors(c.store) - db_errors, store_reconnects(c.store) - db_reconnects);
+		db_errors = store_errors(c.store);
+		db_reconnects = store_reconnects(c.store);
 		/* Flush before going idle: a deferred SIGTERM is delivered in pool_slot_idle. */
 		FCGX_Finish_r(&r);
 		pool_slot_idle(shm, slot, ms, cfg->slow_request_ms);

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/stmt.h"
+#include "core/daemon.h"
+#include "store/store_int.h"
 
 struct store *store_open(const char *conninfo, int statement_timeout_ms, int lock_timeout_ms)
 {
@@ -49,9 +50,12 @@ static int prepare_all(struct store *s)
 			PGresult *r = PQprepare(s->conn, st->name, st->sql, 0, NULL);
 			int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 
-			if (!ok)
-				fprintf(stderr, "{\"level\":\"error\",\"event\":\"prepare_failed\",\"statement\":\"%s\"}\n",
-					st->name);
+			if (!ok) {
+				cJSON *o = daemon_log_begin("error", "prepare_failed");
+
+				cJSON_AddStringToObject(o, "statement", st->name);
+				daemon_log_end(o);
+			}
 			PQclear(r);
 			if (!ok)
 				return -1;
@@ -128,9 +132,10 @@ int store_ready(struct store *s, struct err *e)
 static int fail(struct store *s, PGresult *r, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	cJSON *o;
 
 	if (state && strcmp(state, "23P01") == 0 && conn_ok(s))
-		return ERR_CONFLICT(e, "The requested slot is not available.");
+		return ERR_SLOT_TAKEN(e);
 	s->errors++; /* a taken slot is an answer, not a database error */
 	if (!conn_ok(s)) {
 		e->retry_after = 1;
@@ -142,8 +147,9 @@ static int fail(struct store *s, PGresult *r, struct err *e)
 		e->retry_after = 1;
 		return ERR_UNAVAILABLE(e, "The database is busy; retry shortly.");
 	}
-	fprintf(stderr, "{\"level\":\"error\",\"event\":\"sql_error\",\"sqlstate\":\"%s\"}\n",
-		state ? state : "");
+	o = daemon_log_begin("error", "sql_error");
+	cJSON_AddStringToObject(o, "sqlstate", state ? state : "");
+	daemon_log_end(o);
 	return ERR_INTERNAL(e, "Internal server error.");
 }
 
@@ -207,7 +213,7 @@ static int round_trip(struct store *s, const struct store_q *items, int n, int c
 			continue;
 		}
 		if (!failed && !q_ok(x)) {
-			fprintf(stderr, "{\"level\":\"warn\",\"event\":\"notify_failed\"}\n");
+			daemon_log_end(daemon_log_begin("warn", "notify_failed"));
 			failed = 1; /* the rest were skipped */
 		}
 		PQclear(x);
@@ -313,7 +319,7 @@ int store_exec_later(struct store *s, struct arena *a, const char *stmt, int npa
 	return 0;
 }
 
-static int simple(struct store *s, const char *sql, struct err *e)
+int store_exec_sql(struct store *s, const char *sql, struct err *e)
 {
 	struct store_q q = { NULL, sql, 0, NULL, 0 };
 	PGresult *r = run(s, &q, 1, 1, 1, e);
@@ -324,7 +330,41 @@ static int simple(struct store *s, const char *sql, struct err *e)
 
 int store_ping(struct store *s, struct err *e)
 {
-	return simple(s, "SELECT 1", e);
+	return store_exec_sql(s, "SELECT 1", e);
+}
+
+uint64_t store_session(const struct store *s)
+{
+	return s->sessions;
+}
+
+int store_socket(const struct store *s)
+{
+	return s->conn ? PQsocket(s->conn) : -1;
+}
+
+int store_notifications(struct store *s)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (!s->conn || !PQconsumeInput(s->conn))
+		return -1;
+	while ((n = PQnotifies(s->conn))) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}
+
+uint64_t store_errors(const struct store *s)
+{
+	return s->errors;
+}
+
+uint64_t store_reconnects(const struct store *s)
+{
+	return s->reconnects;
 }
 
 int store_begin(struct store *s, struct err *e)
@@ -358,7 +398,7 @@ int store_commit(struct store *s, struct err *e)
 		{ NULL, "COMMIT", 0, NULL, 0 },
 		{ NULL, "BEGIN", 0, NULL, 0 },
 		{ NULL, "SET LOCAL synchronous_commit = off", 0, NULL, 0 },
-		{ NULL, "NOTIFY appointd_outbox", 0, NULL, 0 },
+		{ NULL, "NOTIFY " STORE_OUTBOX_CHANNEL, 0, NULL, 0 },
 		{ NULL, "COMMIT", 0, NULL, 0 },
 	};
 	PGresult *r;
@@ -385,7 +425,7 @@ int store_savepoint(struct store *s, struct err *e)
 {
 	if (!s->in_tx)
 		return ERR_INTERNAL(e, "Internal server error.");
-	if (simple(s, "SAVEPOINT appointd_sp", e))
+	if (store_exec_sql(s, "SAVEPOINT appointd_sp", e))
 		return -1;
 	s->savepoint_depth = s->depth;
 	return 0;
@@ -396,7 +436,7 @@ int store_rollback_to_savepoint(struct store *s, struct err *e)
 	if (!s->in_tx)
 		return ERR_INTERNAL(e, "Internal server error.");
 	s->nqueued = 0; /* queued after the savepoint (which sent the queue): undone unsent */
-	if (simple(s, "ROLLBACK TO SAVEPOINT appointd_sp", e))
+	if (store_exec_sql(s, "ROLLBACK TO SAVEPOINT appointd_sp", e))
 		return -1;
 	s->depth = s->savepoint_depth;
 	return 0;

@@ -8,11 +8,14 @@
  * exclusion constraint becomes 409 CONFLICT; anything else is a 500 whose
  * message never leaks SQL. A broken connection is re-established on the next
  * call, so the first request after PostgreSQL returns succeeds.
+ *
+ * The rest of the tree sees no libpq and no SQL: struct store is opaque
+ * (its insides are lib/store/store_int.h), and what a caller needs of the
+ * session itself (the relay's LISTEN and poll) has a function here.
  */
 #ifndef APPOINTD_STORE_H
 #define APPOINTD_STORE_H
 
-#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -21,34 +24,11 @@
 #include "engine/ics.h"
 #include "engine/slot.h"
 
-/* A statement waiting for the store's next round trip (store_exec_later). */
-struct store_q {
-	const char *stmt;        /* a prepared statement's name; NULL: sql */
-	const char *sql;         /* else a command without parameters (BEGIN, COMMIT, ...) */
-	int nparams;
-	const char *const *params;
-	int binary;              /* every result column in binary */
-};
-
-#define STORE_QUEUE_MAX 8
-
-struct store {
-	PGconn *conn;
-	char *conninfo;
-	int statement_timeout_ms;
-	int lock_timeout_ms;
-	int in_tx;
-	int depth;               /* store_begin nesting: only the outermost commits */
-	int savepoint_depth;     /* depth at store_savepoint */
-	uint64_t reconnects;
-	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
-	uint64_t errors;
-	int notify;              /* the open transaction wrote events: wake the relays after commit */
-	int broken;              /* a pipeline went wrong half-way: reconnect before the next use */
-	int begun;               /* in_tx, and its BEGIN has reached the server (else it is queued) */
-	int nqueued;             /* statements that go with the next round trip, in order */
-	struct store_q queued[STORE_QUEUE_MAX];
-};
+/*
+ * One connection and its transaction state, owned by one process (a pool
+ * worker, the relay, appointctl); opaque outside lib/store/.
+ */
+struct store;
 
 struct store *store_open(const char *conninfo, int statement_timeout_ms, int lock_timeout_ms);
 void store_close(struct store *s);
@@ -56,6 +36,35 @@ void store_close(struct store *s);
 int store_ready(struct store *s, struct err *e);
 /* SELECT 1: the /health check. */
 int store_ping(struct store *s, struct err *e);
+/*
+ * The number of the current session: it changes with every successful
+ * (re)connect, which any store call may make, and is 0 before the first (a
+ * count, not the connection's address, which a new one may reuse).
+ * What lives in a session (a LISTEN, a session advisory lock) is to be set
+ * up again when it differs from the number it was set up on:
+ *
+ *     if (store_ready(s, e) == 0 && store_session(s) != mine && setup(s) == 0)
+ *             mine = store_session(s);
+ *
+ * It keeps its value after the connection is lost (store_socket is -1 then).
+ */
+uint64_t store_session(const struct store *s);
+/*
+ * The socket of the current session, to poll for input (notifications)
+ * beside other descriptors; -1 when not connected. Only for poll: reading
+ * and writing are the store's.
+ */
+int store_socket(const struct store *s);
+/*
+ * Reads what the server sent without blocking and discards the
+ * notifications that arrived on any channel this session LISTENs to
+ * (store_outbox_listen). Returns how many there were (0: none), or -1 when
+ * there is no connection or reading failed (the next store call reconnects).
+ */
+int store_notifications(struct store *s);
+/* Counters since store_open, for /metrics: failed database calls, and reconnects. */
+uint64_t store_errors(const struct store *s);
+uint64_t store_reconnects(const struct store *s);
 
 /*
  * Nests: an inner begin/commit pair only counts (Idempotency-Key wraps
@@ -78,21 +87,6 @@ void store_rollback(struct store *s);
  */
 int store_savepoint(struct store *s, struct err *e);
 int store_rollback_to_savepoint(struct store *s, struct err *e);
-
-/* Runs a prepared statement; the result is freed with the arena. */
-PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int nparams,
-		     const char *const *params, struct err *e);
-/* The same with every column of the result in binary format when binary is set. */
-PGresult *store_exec_as(struct store *s, struct arena *a, const char *stmt, int nparams,
-			const char *const *params, int binary, struct err *e);
-/*
- * In a transaction, queues a prepared statement whose result is not needed
- * (it need only succeed) to go with the next round trip; its error, if any,
- * is the answer of the store call that sends it (at the latest the commit).
- * The parameters are copied to the arena. Outside a transaction: store_exec.
- */
-int store_exec_later(struct store *s, struct arena *a, const char *stmt, int nparams,
-		     const char *const *params, struct err *e);
 
 /* ---- providers (store_provider.c) */
 /*
@@ -188,6 +182,12 @@ int store_outbox_prune(struct store *s, struct arena *a, int hours, int max, int
 		       struct err *e);
 /* Wakes the relays (right after the commit, or now outside a transaction). */
 int store_outbox_wake(struct store *s, struct arena *a, struct err *e);
+/*
+ * The relay's side: LISTENs on the current session to the wake-ups, which
+ * store_notifications then counts. A LISTEN lasts as long as its session:
+ * call it again on every new one (store_session).
+ */
+int store_outbox_listen(struct store *s, struct err *e);
 
 /* ---- webhook subscriptions (store_webhook.c) */
 struct webhook {
@@ -289,8 +289,14 @@ int store_key_insert(struct store *s, struct arena *a, const char *id, const cha
 /* 1 with id and scope for a live key with this hash, 0 if none, -1 on error. */
 int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *id,
 		     const char **scope, struct err *e);
-/* Rows: id, scope, name, created (ISO), revoked (ISO or ""). */
-PGresult *store_key_list(struct store *s, struct arena *a, struct err *e);
+struct store_key {
+	const char *id, *scope, *name; /* name: "" when unset */
+	const char *created;           /* ISO 8601, UTC, to the second */
+	const char *revoked;           /* the same, or "" while the key is live */
+};
+/* Every key, revoked ones too, oldest first; *out is in the arena. */
+int store_key_list(struct store *s, struct arena *a, struct store_key **out, int *n,
+		   struct err *e);
 /* Revoking twice keeps the first time; 404 if there is no such key. */
 int store_key_revoke(struct store *s, struct arena *a, const char *id, struct err *e);
 
@@ -306,7 +312,14 @@ int store_idem_put(struct store *s, struct arena *a, const char *key_id, const c
 /* Deletes answers older than 24 h (the relay's maintenance cycle). */
 int store_idem_prune(struct store *s, struct arena *a, int64_t *deleted, struct err *e);
 
-/* ---- migrations (store_migrate.c), for appointctl */
-int store_migrate(PGconn *conn, const char *dir, int verbose, struct err *e);
+/* ---- migrations and demo data (store_migrate.c), for appointctl */
+/*
+ * Connects to conninfo (a session of its own, without the store's
+ * timeouts) and applies the migrations of dir not yet applied, in order,
+ * printing "applied NAME" for each when verbose. 0, or -1 with e.
+ */
+int store_migrate(const char *conninfo, const char *dir, int verbose, struct err *e);
+/* Connects to conninfo and runs the SQL script in file as one command string. */
+int store_seed(const char *conninfo, const char *file, struct err *e);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/stmt.h"
+#include "store/store_int.h"
 #include "store/store.h"
 
 #define APPT_COLS "id, provider_id, patient_id, " SQL_MS("start_at") ", " SQL_MS("end_at") \

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/stmt.h"
+#include "store/store_int.h"
 #include "store/store.h"
 
 #define DELIVERY_COLS "id, seq, event_id, event_type, status, attempts," \

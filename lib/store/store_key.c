@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/stmt.h"
+#include "store/store_int.h"
 #include "store/store.h"
 
 const struct store_stmt store_key_stmts[] = {
@@ -44,9 +44,21 @@ int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *i
 	return 1;
 }
 
-PGresult *store_key_list(struct store *s, struct arena *a, struct err *e)
+int store_key_list(struct store *s, struct arena *a, struct store_key **out, int *n,
+		   struct err *e)
 {
-	return store_exec(s, a, "key_list", 0, NULL, e);
+	PGresult *r = store_exec(s, a, "key_list", 0, NULL, e);
+	int i;
+
+	if (!r)
+		return -1;
+	*n = PQntuples(r);
+	*out = arena_alloc(a, sizeof **out * (size_t)(*n ? *n : 1));
+	for (i = 0; i < *n; i++)
+		(*out)[i] = (struct store_key){ PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+						PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+						PQgetvalue(r, i, 4) };
+	return 0;
 }
 
 int store_key_revoke(struct store *s, struct arena *a, const char *id, struct err *e)

@@ -1,5 +1,7 @@
 /*
- * store_migrate.c - applies db/migrations/NNNN_name.sql in order.
+ * store_migrate.c - applies db/migrations/NNNN_name.sql in order, and runs
+ * the demo data's script, each on a plain session of its own (no timeouts,
+ * no prepared statements: the tables they need may not exist yet).
  *
  * Each file runs in its own transaction together with its row in
  * schema_migrations, so a migration is applied entirely or not at all; an
@@ -11,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/store_int.h"
 
 #define MIGRATE_LOCK_KEY 7403170 /* arbitrary, fixed: "appointd migrate" */
 
@@ -109,7 +111,31 @@ static int apply_one(PGconn *c, const char *dir, const char *name, int verbose, 
 	return 0;
 }
 
-int store_migrate(PGconn *c, const char *dir, int verbose, struct err *e)
+/* Sets e to what (a prefix) and the session's last error, without its newline. */
+static int pq_failed(PGconn *c, int status, const char *code, const char *what, struct err *e)
+{
+	size_t n;
+
+	err_set(e, status, code, "%s: %s", what, PQerrorMessage(c));
+	n = strlen(e->message);
+	if (n > 0 && e->message[n - 1] == '\n')
+		e->message[n - 1] = '\0';
+	return -1;
+}
+
+/* A plain session; NULL with e filled in. */
+static PGconn *connect_plain(const char *conninfo, struct err *e)
+{
+	PGconn *c = PQconnectdb(conninfo);
+
+	if (PQstatus(c) == CONNECTION_OK)
+		return c;
+	pq_failed(c, 503, "SERVICE_UNAVAILABLE", "cannot connect", e);
+	PQfinish(c);
+	return NULL;
+}
+
+static int migrate(PGconn *c, const char *dir, int verbose, struct err *e)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -148,5 +174,35 @@ int store_migrate(PGconn *c, const char *dir, int verbose, struct err *e)
 	free(names);
 	snprintf(lock, sizeof lock, "SELECT pg_advisory_unlock(%d)", MIGRATE_LOCK_KEY);
 	PQclear(PQexec(c, lock));
+	return rc;
+}
+
+int store_migrate(const char *conninfo, const char *dir, int verbose, struct err *e)
+{
+	PGconn *c = connect_plain(conninfo, e);
+	int rc;
+
+	if (!c)
+		return -1;
+	rc = migrate(c, dir, verbose, e);
+	PQfinish(c);
+	return rc;
+}
+
+int store_seed(const char *conninfo, const char *file, struct err *e)
+{
+	char *sql = read_file(file);
+	PGconn *c;
+	int rc;
+
+	if (!sql)
+		return err_set(e, 500, "SEED_FAILED", "cannot read %s", file);
+	if (!(c = connect_plain(conninfo, e))) {
+		free(sql);
+		return -1;
+	}
+	rc = run(c, sql, e) ? pq_failed(c, 500, "SEED_FAILED", "seed failed", e) : 0;
+	free(sql);
+	PQfinish(c);
 	return rc;
 }

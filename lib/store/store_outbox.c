@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/stmt.h"
+#include "store/store_int.h"
 #include "store/store.h"
 
 const struct store_stmt store_outbox_stmts[] = {
@@ -37,7 +37,7 @@ const struct store_stmt store_outbox_stmts[] = {
 	  "  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.outbox_id = x.id)"
 	  "  ORDER BY x.created_at LIMIT $2::integer) RETURNING 1)"
 	  " SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM o)" },
-	{ "outbox_wake", "SELECT pg_notify('appointd_outbox', '')" },
+	{ "outbox_wake", "SELECT pg_notify('" STORE_OUTBOX_CHANNEL "', '')" },
 	{ NULL, NULL }
 };
 
@@ -122,4 +122,9 @@ int store_outbox_wake(struct store *s, struct arena *a, struct err *e)
 		return 0;
 	}
 	return store_exec(s, a, "outbox_wake", 0, NULL, e) ? 0 : -1;
+}
+
+int store_outbox_listen(struct store *s, struct err *e)
+{
+	return store_exec_sql(s, "LISTEN " STORE_OUTBOX_CHANNEL, e);
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/stmt.h"
+#include "store/store_int.h"
 #include "store/store.h"
 
 #define WEBHOOK_COLS "id, url, coalesce(to_json(event_types)::text, 'null'), description, active, " \

@@ -1,0 +1,120 @@
+/*
+ * store_int.h - the store's insides, for the files of lib/store/ only: the
+ * connection (struct store), running statements, and the prepared
+ * statements each store module owns (store.c prepares every table's
+ * statements once per connection). Nothing outside lib/store/ includes it:
+ * the rest of the tree sees an opaque struct store and never calls libpq
+ * or writes SQL.
+ */
+#ifndef APPOINTD_STORE_INT_H
+#define APPOINTD_STORE_INT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct arena;
+struct slot_busy;
+struct err;
+
+/* A statement waiting for the store's next round trip (store_exec_later). */
+struct store_q {
+	const char *stmt;        /* a prepared statement's name; NULL: sql */
+	const char *sql;         /* else a command without parameters (BEGIN, COMMIT, ...) */
+	int nparams;
+	const char *const *params;
+	int binary;              /* every result column in binary */
+};
+
+#define STORE_QUEUE_MAX 8
+
+struct store {
+	PGconn *conn;
+	char *conninfo;
+	int statement_timeout_ms;
+	int lock_timeout_ms;
+	int in_tx;
+	int depth;               /* store_begin nesting: only the outermost commits */
+	int savepoint_depth;     /* depth at store_savepoint */
+	uint64_t reconnects;
+	uint64_t sessions;       /* successful connects, ever: a new session is a new value */
+	uint64_t errors;
+	int notify;              /* the open transaction wrote events: wake the relays after commit */
+	int broken;              /* a pipeline went wrong half-way: reconnect before the next use */
+	int begun;               /* in_tx, and its BEGIN has reached the server (else it is queued) */
+	int nqueued;             /* statements that go with the next round trip, in order */
+	struct store_q queued[STORE_QUEUE_MAX];
+};
+
+/* The channel the outbox's wake-ups go to (store_commit, store_outbox_listen). */
+#define STORE_OUTBOX_CHANNEL "appointd_outbox"
+
+/* Runs a prepared statement; the result is freed with the arena. */
+PGresult *store_exec(struct store *s, struct arena *a, const char *stmt, int nparams,
+		     const char *const *params, struct err *e);
+/* The same with every column of the result in binary format when binary is set. */
+PGresult *store_exec_as(struct store *s, struct arena *a, const char *stmt, int nparams,
+			const char *const *params, int binary, struct err *e);
+/*
+ * In a transaction, queues a prepared statement whose result is not needed
+ * (it need only succeed) to go with the next round trip; its error, if any,
+ * is the answer of the store call that sends it (at the latest the commit).
+ * The parameters are copied to the arena. Outside a transaction: store_exec.
+ */
+int store_exec_later(struct store *s, struct arena *a, const char *stmt, int nparams,
+		     const char *const *params, struct err *e);
+/*
+ * Runs one command without parameters (LISTEN, SAVEPOINT, ...) the way
+ * store_exec runs a statement, the queue before it; 0 or -1 with e.
+ */
+int store_exec_sql(struct store *s, const char *sql, struct err *e);
+
+struct store_stmt {
+	const char *name;
+	const char *sql;
+};
+
+extern const struct store_stmt store_provider_stmts[];
+extern const struct store_stmt store_appt_stmts[];
+extern const struct store_stmt store_outbox_stmts[];
+extern const struct store_stmt store_webhook_stmts[];
+extern const struct store_stmt store_delivery_stmts[];
+extern const struct store_stmt store_key_stmts[];
+extern const struct store_stmt store_idem_stmts[];
+
+/* Instants cross the wire as integer milliseconds since the epoch. */
+#define SQL_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+/* Advisory-lock class of relay sessions (key 1 of the two-int form). */
+#define SQL_RELAY_LOCK_CLASS "1095782468"
+
+#define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
+
+/*
+ * A busy query's column (store_busy_decode) over appointments a, and its
+ * condition: CONFIRMED and overlapping [$2, $3) (epoch seconds), which the
+ * exclusion constraint's GiST index answers bounded on both sides.
+ */
+#define SQL_BUSY_COL "array_agg(ARRAY[a.start_at, a.end_at] ORDER BY a.start_at)"
+#define SQL_BUSY_WHERE "a.status = 'CONFIRMED' AND tstzrange(a.start_at, a.end_at)" \
+	" && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
+
+/* A big-endian 32-bit integer of a binary result's value. */
+static inline uint32_t store_be32(const void *v)
+{
+	const unsigned char *p = v;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The busy intervals of a busy query: column col of row 0, in binary format
+ * (store_exec_as), SQL_BUSY_COL: a timestamptz[n][2] of the start and end
+ * of each CONFIRMED appointment (NULL: none), into an arena array of epoch
+ * seconds with room for one more. Anything else is an internal error.
+ */
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+		      size_t *nbusy, struct err *e);
+
+#endif
