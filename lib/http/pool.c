@@ -201,7 +201,8 @@ static void pool_reload(struct pool_master *m)
 		daemon_log_msg("warn", "reload_partial", "user change needs a restart");
 		memcpy(next.user, m->cfg->user, sizeof next.user);
 	}
-	if (strcmp(next.log_path, m->cfg->log_path) != 0 && daemon_open_log(next.log_path, m->orig_stderr) < 0) {
+	if (strcmp(next.log_path, m->cfg->log_path) != 0 &&
+	    daemon_open_log(next.log_path, m->orig_stderr) < 0) {
 		daemon_log_msg("error", "log_reopen_failed", "%s: %s; keeping the old log",
 			     next.log_path, strerror(errno));
 		memcpy(next.log_path, m->cfg->log_path, sizeof next.log_path);
@@ -218,7 +219,6 @@ static void pool_reload(struct pool_master *m)
 	m->next_spawn_ms = 0;
 	pool_children_update_nslots(m);
 }
-
 
 static void pool_begin_stop(struct pool_master *m)
 {

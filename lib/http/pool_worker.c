@@ -106,11 +106,11 @@ int pool_worker_accept(int listen_fd, FCGX_Request *req)
 		}
 		if (rc <= 0)
 			continue;
-		pool_worker_hold_signals();
+		pool_worker_sigmask(SIG_BLOCK);
 		rc = FCGX_Accept_r(req);
 		if (rc >= 0)
 			return 0;
-		pool_worker_release_signals();
+		pool_worker_sigmask(SIG_UNBLOCK);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
 			continue;
 		{
