@@ -1,6 +1,7 @@
 /*
- * daemon.c - process plumbing shared by the pool (http/pool.c) and the relay
- * (events/relay.c), so both log, write pidfiles and drop root identically.
+ * daemon.c - process plumbing shared by the service (app/appointd.c and its
+ * pool, http/pool*.c) and the relay (app/appointd-relay.c, events/relay.c),
+ * so both log, write pidfiles and drop root identically.
  */
 #include "core/daemon.h"
 

@@ -6,9 +6,18 @@
  * respawns dead workers (with back-off when they die in a loop), recycles a
  * worker after max_requests (the worker exits by itself), kills a worker
  * busy past request_timeout, stops gracefully on SIGTERM/SIGINT, rereads the
- * configuration and replaces the workers gracefully on SIGHUP, reopens its
- * log on SIGUSR1, writes the pidfile and drops root to the configured user.
- * Signals become flags handled in the main loop (self-pipe).
+ * configuration and replaces the workers gracefully on SIGHUP, and reopens
+ * its log on SIGUSR1. Signals become flags handled in the main loop
+ * (self-pipe). The pidfile and dropping root are the caller's, between
+ * binding and forking:
+ *
+ *   m = pool_open(conf_path, &cfg);             log, scoreboard
+ *   (refuse a pidfile naming a running process)
+ *   pool_listen(m);                              bind or inherit
+ *   (write the pidfile; drop root, keeping pool_socket_path(m) reachable)
+ *   rc = pool_run(m, worker_main, arg);          fork, supervise, stop
+ *   (remove the pidfile)
+ *   pool_close(m);
  *
  * Master and workers share a scoreboard in an anonymous shared mapping made
  * before the first fork; the workers serve /status and /metrics from it, and
@@ -63,11 +72,38 @@ struct pool_counts {
 typedef int (*pool_worker_fn)(int listen_fd, struct pool_shared *shm, int slot,
 			      const struct config *cfg, void *arg);
 
+struct pool_master;
+
 /*
- * Runs the master until SIGTERM/SIGINT and every worker has exited.
- * conf_path is reread on SIGHUP. Returns the process exit status.
+ * Start-up, first step: points fd 2 at cfg->log_path (keeping the stderr we
+ * were started with for "-" and for start-up failures) and makes the
+ * scoreboard. conf_path is reread on SIGHUP into *cfg, so both must outlive
+ * the master. Returns NULL when it cannot (reported).
  */
-int pool_run(const char *conf_path, struct config *cfg, pool_worker_fn fn, void *arg);
+struct pool_master *pool_open(const char *conf_path, struct config *cfg);
+
+/* Second step: binds cfg->listen, or takes fd 3 from systemd. -1: reported. */
+int pool_listen(struct pool_master *m);
+
+/* The unix socket pool_listen bound, which pool_close removes; "" if none. */
+const char *pool_socket_path(const struct pool_master *m);
+
+/*
+ * A start-up failure: logged as start_failed and also written to the stderr
+ * we were started with when the log went elsewhere. Returns 1 (an exit status).
+ */
+int pool_start_failed(const struct pool_master *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Forks the workers, each running fn(listen fd, scoreboard, slot, cfg, arg),
+ * and supervises them until SIGTERM/SIGINT/SIGQUIT and every worker has
+ * exited. Returns the process exit status. Never returns in a worker.
+ */
+int pool_run(struct pool_master *m, pool_worker_fn fn, void *arg);
+
+/* Removes the socket it bound, closes everything, frees m. NULL is fine. */
+void pool_close(struct pool_master *m);
 
 /* In a worker: set once SIGTERM/SIGQUIT/SIGHUP-rotation asked it to finish. */
 int pool_worker_stopping(void);

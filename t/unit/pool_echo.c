@@ -5,7 +5,11 @@
  * query string drives the master's cases: sleep=N holds the worker busy for
  * N seconds, crash=1 aborts it, status=1 returns pool_status_json().
  *
- *   pool_echo [-c FILE]     (configuration as appointd: defaults, FILE, env)
+ * Its main is appointd's (app/appointd.c built with
+ * -DAPPOINTD_WORKER=pool_echo_worker), so the tests run the real start-up:
+ * log, pidfile, socket, privileges.
+ *
+ *   pool_echo [-c FILE] [-t] [-v]     (as appointd: defaults, FILE, env)
  */
 #include <config.h>
 
@@ -27,8 +31,11 @@ static int64_t echo_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int echo_worker(int listen_fd, struct pool_shared *shm, int slot,
-		       const struct config *cfg, void *arg)
+int pool_echo_worker(int listen_fd, struct pool_shared *shm, int slot,
+		     const struct config *cfg, void *arg);
+
+int pool_echo_worker(int listen_fd, struct pool_shared *shm, int slot,
+		     const struct config *cfg, void *arg)
 {
 	FCGX_Request req;
 	int served = 0;
@@ -70,18 +77,4 @@ static int echo_worker(int listen_fd, struct pool_shared *shm, int slot,
 	}
 	FCGX_Free(&req, 1);
 	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	const char *path = argc > 2 && strcmp(argv[1], "-c") == 0 ? argv[2] : NULL;
-	struct config cfg;
-	struct err e;
-
-	err_init(&e);
-	if (config_load(&cfg, path, &e) < 0) {
-		fprintf(stderr, "pool_echo: %s\n", e.message);
-		return 1;
-	}
-	return pool_run(path, &cfg, echo_worker, NULL);
 }
