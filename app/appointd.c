@@ -1,6 +1,7 @@
 /*
  * appointd.c - the service's main: reads the configuration and hands over to
- * the pool master, which forks the FastCGI workers (http/worker.c).
+ * the pool master, which forks the FastCGI workers (http/worker.c), each
+ * serving the API (api/dispatch.c).
  *
  *   appointd [-c FILE] [-t] [-v]
  *
@@ -9,6 +10,7 @@
  */
 #include <config.h>
 
+#include "api/api.h"
 #include "core/config.h"
 #include "engine/tz.h"
 #include "http/pool.h"
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	int test_only = 0, opt, rc;
 	struct tz_cache *tzc;
+	struct worker_app app = { api_open, api_dispatch, api_close, NULL };
 	struct config cfg;
 	struct err e;
 
@@ -72,7 +75,8 @@ int main(int argc, char **argv)
 		tz_cache_free(tzc);
 		return 1;
 	}
-	rc = pool_run(path, &cfg, worker_main, tzc);
+	app.arg = tzc;
+	rc = pool_run(path, &cfg, worker_main, &app);
 	tz_cache_free(tzc);
 	return rc;
 }
