@@ -2,7 +2,7 @@
  * appointd.c - the service's main: configuration, time zones, then the
  * privileged start-up in one straight sequence (log, pidfile, socket,
  * privileges) before the pool master forks the FastCGI workers
- * (http/worker.c).
+ * (http/worker.c), each serving the API (api/dispatch.c).
  *
  *   appointd [-c FILE] [-t] [-v]
  *
@@ -14,6 +14,7 @@
  */
 #include <config.h>
 
+#include "api/api.h"
 #include "core/config.h"
 #include "core/daemon.h"
 #include "engine/tz.h"
@@ -37,9 +38,10 @@ int APPOINTD_WORKER(int listen_fd, struct pool_shared *shm, int slot, const stru
 /*
  * Binds, writes the pidfile and drops root (in that order: the socket and
  * the pidfile may need root; the pidfile names a master that has its socket),
- * then runs the pool until it stops. Returns the exit status.
+ * then runs the pool until it stops, each worker given arg. Returns the
+ * exit status.
  */
-static int appointd_serve(const char *path, struct config *cfg, struct tz_cache *tzc)
+static int appointd_serve(const char *path, struct config *cfg, void *arg)
 {
 	/* What the unprivileged master must still reach: its socket and
 	 * pidfile for the clean-up (in a sticky directory the owner must
@@ -79,7 +81,7 @@ static int appointd_serve(const char *path, struct config *cfg, struct tz_cache 
 	if (dropped > 0)
 		daemon_log_msg(dropped == 1 ? "info" : "warn",
 			       dropped == 1 ? "privileges_dropped" : "user_ignored", "%s", why);
-	rc = pool_run(m, APPOINTD_WORKER, tzc);
+	rc = pool_run(m, APPOINTD_WORKER, arg);
 out:
 	if (own_pidfile && daemon_pidfile_read(cfg->pidfile) == getpid() &&
 	    unlink(cfg->pidfile) < 0)
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	int test_only = 0, opt, rc;
 	struct tz_cache *tzc;
+	struct worker_app app = { api_open, api_dispatch, api_close, NULL };
 	struct config cfg;
 	struct err e;
 
@@ -141,7 +144,8 @@ int main(int argc, char **argv)
 		tz_cache_free(tzc);
 		return 1;
 	}
-	rc = appointd_serve(path, &cfg, tzc);
+	app.arg = tzc;
+	rc = appointd_serve(path, &cfg, &app);
 	tz_cache_free(tzc);
 	return rc;
 }

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "api/cache_key.h"
+#include "api/cache_sched.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "http/http.h"
@@ -17,56 +19,34 @@ struct store;
 struct tz_cache;
 struct sched;
 
-/* The authenticated caller. */
-struct api_principal {
-	const char *key_id; /* NULL: anonymous */
-	int scope;          /* enum apikey_scope */
-};
-
-/* Keys a worker has checked recently (api_auth.c). */
-#define API_KEY_CACHE 32
-struct api_key_entry {
-	char hash[65];      /* "" = free */
-	char id[37];
-	int scope;
-	int64_t checked_ms;
-};
-struct api_key_cache {
-	struct api_key_entry entry[API_KEY_CACHE];
-	unsigned next;
-};
-
-/*
- * Providers' decoded configurations a worker has read recently
- * (api_providers.c), keyed by id and the row's version (its xmin), so that
- * availability neither fetches nor decodes a configuration that has not
- * changed. An entry is read again after API_SCHED_TTL_MS whatever its
- * version says, so not even an xmin reused after wraparound can keep a
- * stale one.
- */
-#define API_SCHED_CACHE 64
-#define API_SCHED_TTL_MS 60000
-struct api_sched_entry;
-
-/* What a worker owns for its whole life. */
+/* What a worker owns for its whole life (dispatch.c makes it). */
 struct api_ctx {
 	struct store *store;
 	struct tz_cache *tzc;
+	struct tz_cache *own_tzc;       /* tzc when the worker had to load it itself */
 	struct pool_shared *shm;
 	const struct config *cfg;
-	struct api_principal principal;
-	struct api_key_cache keys;
-	struct api_sched_entry *scheds; /* API_SCHED_CACHE of them, allocated on first use */
-	unsigned sched_clock;
+	struct cache_key keys;          /* keys the database vouched for recently */
+	struct cache_sched scheds;      /* providers read recently */
+	uint64_t db_errors, db_reconnects; /* the store's counts as last added to the metrics */
 };
 
-/* Frees what the context allocated itself (the configuration cache). */
-void api_ctx_release(struct api_ctx *c);
+/*
+ * The worker's side of the API, handed to the FastCGI worker (worker.h)
+ * by app/appointd.c: api_open makes the context in the worker after fork
+ * (arg: a struct tz_cache * warmed before the fork, or NULL), api_dispatch
+ * answers one request through the chain auth -> body -> query ->
+ * idempotency -> handler, api_close frees the context.
+ */
+void *api_open(const struct config *cfg, struct pool_shared *shm, void *arg);
+void api_dispatch(void *ctx, struct http_req *req, struct http_resp *resp);
+void api_close(void *ctx);
 
 /*
  * Checks the caller's key (token: a ?token= value, else the Authorization
  * header) against the scope a route needs (enum apikey_scope; NONE = open):
- * 401 without a live key, 403 when its scope is too narrow.
+ * 401 without a live key, 403 when its scope is too narrow. Fills
+ * req->principal with the key found.
  */
 int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token, int need,
 		     struct err *e);

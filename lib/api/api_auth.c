@@ -1,8 +1,7 @@
 /*
  * api_auth.c - who is calling: the Bearer key, its scope, and the route's
- * need. A worker remembers each key it has seen for API_KEY_TTL_MS, so a
- * busy key costs one lookup a second per worker and a revoked key is
- * refused everywhere within that time (the contract allows 2 s).
+ * need. Keys the database vouched for recently come from the worker's key
+ * cache (cache_key.c). The caller found goes into the request's principal.
  */
 #include "api/api.h"
 
@@ -12,8 +11,6 @@
 
 #include "core/apikey.h"
 #include "store/store.h"
-
-#define API_KEY_TTL_MS 1000
 
 static int unauthorized(struct err *e, const char *why)
 {
@@ -31,25 +28,15 @@ static const char *bearer(const char *h)
 	return h;
 }
 
-static struct api_key_entry *cache_find(struct api_key_cache *k, const char *hash)
-{
-	size_t i;
-
-	for (i = 0; i < API_KEY_CACHE; i++)
-		if (strcmp(k->entry[i].hash, hash) == 0)
-			return &k->entry[i];
-	return NULL;
-}
-
 int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token, int need,
 		     struct err *e)
 {
 	const char *key = token ? token : bearer(req->authorization);
 	char hash[APIKEY_HASH_LEN + 1];
-	struct api_key_entry *hit;
+	const struct cache_key_entry *hit;
 
-	c->principal.key_id = NULL;
-	c->principal.scope = APIKEY_NONE;
+	req->principal.key_id = NULL;
+	req->principal.scope = APIKEY_NONE;
 	if (need == APIKEY_NONE)
 		return 0;
 	if (!key || !*key)
@@ -57,9 +44,8 @@ int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token,
 	if (!apikey_well_formed(key))
 		return unauthorized(e, "The API key is malformed.");
 	apikey_hash(key, hash);
-	hit = cache_find(&c->keys, hash);
-	if (!hit || req->now_ms - hit->checked_ms >= API_KEY_TTL_MS ||
-	    req->now_ms < hit->checked_ms) {
+	hit = cache_key_fresh(&c->keys, hash, req->now_ms);
+	if (!hit) {
 		char id[ID_UUID_LEN + 1];
 		const char *scope;
 		int found = store_key_lookup(c->store, req->arena, hash, id, &scope, e);
@@ -67,20 +53,13 @@ int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token,
 		if (found < 0)
 			return -1;
 		if (!found) {
-			if (hit)
-				hit->hash[0] = '\0';
+			cache_key_forget(&c->keys, hash);
 			return unauthorized(e, "The API key is unknown or revoked.");
 		}
-		if (!hit) {
-			hit = &c->keys.entry[c->keys.next++ % API_KEY_CACHE];
-			snprintf(hit->hash, sizeof hit->hash, "%s", hash);
-		}
-		snprintf(hit->id, sizeof hit->id, "%s", id);
-		hit->scope = apikey_scope_parse(scope);
-		hit->checked_ms = req->now_ms;
+		hit = cache_key_put(&c->keys, hash, id, apikey_scope_parse(scope), req->now_ms);
 	}
-	c->principal.key_id = hit->id;
-	c->principal.scope = hit->scope;
+	req->principal.key_id = arena_strdup(req->arena, hit->id);
+	req->principal.scope = hit->scope;
 	if (hit->scope < need)
 		return err_set(e, 403, "FORBIDDEN", "This API key's scope (%s) does not allow this call;"
 			       " it needs %s.", apikey_scope_name(hit->scope), apikey_scope_name(need));

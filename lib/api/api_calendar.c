@@ -2,7 +2,7 @@
  * api_calendar.c - GET /api/providers/{id}/calendar.ics: the provider's
  * appointments as an iCalendar feed that calendar clients subscribe to.
  *
- * Calendar clients send no headers, so the router also takes the key as
+ * Calendar clients send no headers, so the route table also takes the key as
  * ?token= on this route (and on no other). A feed is bounded twice: without
  * from and to it covers the window a subscriber looks at (CALENDAR_PAST_DAYS
  * back, CALENDAR_FUTURE_DAYS ahead), and it never holds more than
@@ -12,10 +12,10 @@
  */
 #include "api/api.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/digest.h"
 #include "core/ids.h"
 #include "engine/ics.h"
 #include "store/store.h"
@@ -28,13 +28,11 @@
 
 static void etag_of(const char *text, char out[ETAG_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	char hex[DIGEST_SHA256_HEX_LEN + 1];
 
-	EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL);
+	digest_sha256_hex_str(text, hex);
 	out[0] = '"';
-	for (i = 0; i < 16; i++)
-		sprintf(out + 1 + 2 * i, "%02x", md[i]);
+	memcpy(out + 1, hex, ETAG_LEN - 2);
 	out[ETAG_LEN - 1] = '"';
 	out[ETAG_LEN] = '\0';
 }

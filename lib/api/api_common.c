@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "api/codec.h"
+#include "core/daemon.h"
 #include "core/ids.h"
 #include "engine/civil.h"
 #include "engine/sched.h"
@@ -29,7 +30,8 @@ int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *c
 	err_init(&inner);
 	if (codec_sched_decode(j, c->tzc, req->arena, out, &inner)) {
 		/* A stored configuration always passed validation: the tz database changed under us. */
-		fprintf(stderr, "{\"level\":\"error\",\"event\":\"stored_config_invalid\"}\n");
+		daemon_log_msg("error", "stored_config_invalid", "provider configuration: %s",
+			       inner.message);
 		err_clear(&inner);
 		return ERR_INTERNAL(e, "Internal server error.");
 	}

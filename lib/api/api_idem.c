@@ -18,10 +18,10 @@
  */
 #include "api/api.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/digest.h"
 #include "store/store.h"
 
 #define IDEM_KEY_MAX 255
@@ -72,7 +72,7 @@ static int idem_put(struct api_ctx *c, struct http_req *req, struct http_resp *r
 		cJSON_Delete(resp->json);
 		resp->json = NULL;
 	}
-	return store_idem_put(c->store, req->arena, c->principal.key_id, k, hash, resp->status,
+	return store_idem_put(c->store, req->arena, req->principal.key_id, k, hash, resp->status,
 			      resp->raw ? resp->raw : "", e);
 }
 
@@ -101,49 +101,42 @@ static int idem_remember_error(struct api_ctx *c, struct http_req *req, struct h
 }
 
 /* Hex SHA-256 of what makes two requests "the same": method, path, query, body. */
-static void request_hash(const struct http_req *req, char out[65])
+static void request_hash(const struct http_req *req, char out[DIGEST_SHA256_HEX_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	const char *q = req->query ? req->query : "";
+	struct iovec part[4] = {
+		{ (void *)req->method, strlen(req->method) + 1 },
+		{ (void *)req->path, strlen(req->path) + 1 },
+		{ (void *)q, strlen(q) + 1 },
+		{ (void *)(req->body ? req->body : ""), req->body ? req->body_len : 0 },
+	};
 
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, req->method, strlen(req->method) + 1) != 1 ||
-	    EVP_DigestUpdate(ctx, req->path, strlen(req->path) + 1) != 1 ||
-	    EVP_DigestUpdate(ctx, q, strlen(q) + 1) != 1 ||
-	    EVP_DigestUpdate(ctx, req->body ? req->body : "", req->body ? req->body_len : 0) != 1 ||
-	    EVP_DigestFinal_ex(ctx, md, &n) != 1)
-		n = 0;
-	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < n && i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-	out[2 * (n < 32 ? n : 32)] = '\0';
+	digest_sha256_hex(part, 4, out);
 }
 
 int api_idempotent(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		   api_handler fn, struct err *e)
 {
 	const char *k, *stored_hash, *stored;
-	char hash[65];
+	char hash[DIGEST_SHA256_HEX_LEN + 1];
 	int got, status, found;
 
 	if (!req->idempotency_key)
 		return fn(c, req, resp, e);
 	k = idem_key_value(req->arena, req->idempotency_key);
-	if (!k || !c->principal.key_id) {
+	if (!k || !req->principal.key_id) {
 		err_field(e, "Idempotency-Key", "must be 1 to %d printable ASCII characters",
 			  IDEM_KEY_MAX);
 		return -1;
 	}
 	request_hash(req, hash);
 	if (store_begin(c->store, e) ||
-	    store_idem_lock(c->store, req->arena, c->principal.key_id, k, &got, e))
+	    store_idem_lock(c->store, req->arena, req->principal.key_id, k, &got, e))
 		return -1;
 	if (!got)
 		return err_set(e, 409, "IDEMPOTENCY_KEY_IN_USE",
 			       "A request with this Idempotency-Key is still in progress.");
-	found = store_idem_get(c->store, req->arena, c->principal.key_id, k, &stored_hash, &status,
+	found = store_idem_get(c->store, req->arena, req->principal.key_id, k, &stored_hash, &status,
 			       &stored, e);
 	if (found < 0)
 		return -1;
@@ -156,6 +149,7 @@ int api_idempotent(struct api_ctx *c, struct http_req *req, struct http_resp *re
 		resp->status = status;
 		resp->raw = stored;
 		http_resp_header(resp, "Idempotent-Replayed", "true");
+		resp->replayed = 1;
 		return 0;
 	}
 	if (store_savepoint(c->store, e))

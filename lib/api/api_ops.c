@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api/routes.h"
 #include "store/store.h"
 
 int api_health(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e)
@@ -116,7 +117,7 @@ int api_metrics(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 
 	if (!out)
 		return ERR_INTERNAL(e, "Internal server error.");
-	metrics_render(&c->shm->metrics, out);
+	metrics_render(&c->shm->metrics, api_routes, api_nroutes, out);
 	api_metrics_pool(c->shm, out);
 	api_metrics_relay(c, req, out);
 	if (fclose(out) != 0 || !text) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/cache_sched.h"
 #include "api/codec.h"
 #include "engine/civil.h"
 #include "engine/sched.h"
@@ -18,111 +19,6 @@
 
 /* What an availability read fetches at least: later reads inside it need no appointments. */
 #define BUSY_WINDOW_S (96 * 86400) /* a 62-day range starting up to a month later still fits */
-/* Larger appointment lists are used, not kept. */
-#define BUSY_KEEP_MAX 8192
-
-struct api_sched_entry {
-	char id[ID_UUID_LEN + 1]; /* "" = free */
-	uint32_t xmin;               /* the provider row's version all of this is of */
-	int64_t loaded_ms;
-	unsigned used;               /* c->sched_clock when last used */
-	struct sched s;              /* s.overrides is the entry's own (malloc) */
-	int64_t busy_lo, busy_hi;    /* busy holds every appointment overlapping [lo, hi) */
-	struct slot_busy *busy;      /* the entry's own (malloc) */
-	size_t nbusy;
-};
-
-static void sched_entry_clear(struct api_sched_entry *x)
-{
-	free(x->s.overrides);
-	free(x->busy);
-	memset(x, 0, sizeof *x);
-}
-
-void api_ctx_release(struct api_ctx *c)
-{
-	int i;
-
-	for (i = 0; c->scheds && i < API_SCHED_CACHE; i++)
-		sched_entry_clear(&c->scheds[i]);
-	free(c->scheds);
-	c->scheds = NULL;
-}
-
-/*
- * Provider id's entry if it is young enough to be revalidated by version
- * and holds the appointments of [lo, hi), or NULL.
- */
-static struct api_sched_entry *sched_cached(struct api_ctx *c, const char *id, int64_t lo,
-					    int64_t hi, int64_t now_ms)
-{
-	int i;
-
-	for (i = 0; c->scheds && i < API_SCHED_CACHE; i++) {
-		struct api_sched_entry *x = &c->scheds[i];
-
-		if (strcmp(x->id, id) == 0)
-			return now_ms >= x->loaded_ms && now_ms - x->loaded_ms < API_SCHED_TTL_MS &&
-				lo >= x->busy_lo && hi <= x->busy_hi ? x : NULL;
-	}
-	return NULL;
-}
-
-static void *dup_array(const void *p, size_t n, size_t size)
-{
-	void *q;
-
-	if (n == 0)
-		return NULL;
-	q = malloc(n * size);
-	if (q)
-		memcpy(q, p, n * size);
-	return q;
-}
-
-/*
- * Keeps copies of s and of busy (the appointments of [lo, hi)) as provider
- * id's at version xmin, in its own entry or the least recently used one.
- */
-static void sched_remember(struct api_ctx *c, const char *id, uint32_t xmin, const struct sched *s,
-			   const struct slot_busy *busy, size_t nbusy, int64_t lo, int64_t hi,
-			   int64_t now_ms)
-{
-	struct api_sched_entry *x = NULL;
-	int i;
-
-	if (!c->scheds && !(c->scheds = calloc(API_SCHED_CACHE, sizeof *c->scheds)))
-		return;
-	for (i = 0; i < API_SCHED_CACHE && !x; i++)
-		if (strcmp(c->scheds[i].id, id) == 0)
-			x = &c->scheds[i];
-	for (i = 0; i < API_SCHED_CACHE && !x; i++)
-		if (!c->scheds[i].id[0])
-			x = &c->scheds[i];
-	if (!x) {
-		x = &c->scheds[0];
-		for (i = 1; i < API_SCHED_CACHE; i++)
-			if (c->scheds[i].used < x->used)
-				x = &c->scheds[i];
-	}
-	sched_entry_clear(x);
-	if (nbusy > BUSY_KEEP_MAX)
-		return;
-	x->s = *s;
-	x->s.overrides = dup_array(s->overrides, (size_t)s->noverrides, sizeof *s->overrides);
-	x->busy = dup_array(busy, nbusy, sizeof *busy);
-	if ((s->noverrides > 0 && !x->s.overrides) || (nbusy > 0 && !x->busy)) {
-		sched_entry_clear(x);
-		return;
-	}
-	x->nbusy = nbusy;
-	x->busy_lo = lo;
-	x->busy_hi = hi;
-	snprintf(x->id, sizeof x->id, "%s", id);
-	x->xmin = xmin;
-	x->loaded_ms = now_ms;
-	x->used = ++c->sched_clock;
-}
 
 static int provider_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
 {
@@ -237,7 +133,7 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	struct slot_busy *busy;
 	size_t nbusy;
 	struct sched s;
-	struct api_sched_entry *hit;
+	struct cache_sched_entry *hit;
 	uint32_t xmin;
 	struct slot_ctx sc;
 	struct slot *slots;
@@ -245,7 +141,7 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	if (provider_id(req, id, e) || date_range(req, &from, &to, &single, e))
 		return -1;
 	slot_busy_window(from, to, &lo, &hi);
-	hit = sched_cached(c, id, lo, hi, req->now_ms);
+	hit = cache_sched_find(&c->scheds, id, lo, hi, req->now_ms);
 	fetch_hi = hi > lo + BUSY_WINDOW_S ? hi : lo + BUSY_WINDOW_S;
 	if (store_provider_with_busy(c->store, req->arena, id, lo, fetch_hi, hit ? hit->xmin : 0,
 				     &xmin, &config, &busy, &nbusy, e))
@@ -253,13 +149,13 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	if (config) {
 		if (api_sched_from_config(c, req, config, &s, e))
 			return -1;
-		sched_remember(c, id, xmin, &s, busy, nbusy, lo, fetch_hi, req->now_ms);
+		cache_sched_put(&c->scheds, id, xmin, &s, busy, nbusy, lo, fetch_hi, req->now_ms);
 	} else if (hit && hit->xmin == xmin) {
 		/* Unchanged. Nothing else touches the entry during this request. */
 		s = hit->s;
 		busy = hit->busy;
 		nbusy = hit->nbusy;
-		hit->used = ++c->sched_clock;
+		cache_sched_touch(&c->scheds, hit);
 	} else {
 		return ERR_INTERNAL(e, "Internal server error.");
 	}

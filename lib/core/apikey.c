@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/digest.h"
+
 #define APIKEY_PREFIX "apd_"
 #define APIKEY_RAW 32
 
@@ -44,13 +46,7 @@ int apikey_well_formed(const char *s)
 
 void apikey_hash(const char *key, char *out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-
-	EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL);
-	for (i = 0; i < n && i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-	out[APIKEY_HASH_LEN] = '\0';
+	digest_sha256_hex_str(key, out);
 }
 
 int apikey_scope_parse(const char *s)

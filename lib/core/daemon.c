@@ -32,16 +32,22 @@ void daemon_iso8601(char *buf, size_t n, int64_t ms, int with_ms)
 		snprintf(buf + len, n - len, "Z");
 }
 
+int64_t daemon_clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 cJSON *daemon_log_begin(const char *level, const char *event)
 {
 	char ts[40];
-	struct timespec now;
 	cJSON *o = cJSON_CreateObject();
 
 	if (!o)
 		return NULL;
-	clock_gettime(CLOCK_REALTIME, &now);
-	daemon_iso8601(ts, sizeof ts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, 1);
+	daemon_iso8601(ts, sizeof ts, daemon_clock_ms(CLOCK_REALTIME), 1);
 	cJSON_AddStringToObject(o, "time", ts);
 	cJSON_AddStringToObject(o, "level", level);
 	cJSON_AddStringToObject(o, "event", event);

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
+/* Milliseconds on clock id (CLOCK_REALTIME: since the epoch; CLOCK_MONOTONIC: for durations). */
+int64_t daemon_clock_ms(clockid_t id);
 /* "2027-03-14T07:00:00.000Z" (with_ms) or "2027-03-14T07:00:00Z". */
 void daemon_iso8601(char *buf, size_t n, int64_t ms, int with_ms);
 /* A log line under construction: {"time", "level", "event"}; add fields, then end. */

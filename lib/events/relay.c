@@ -100,13 +100,7 @@ struct relay {
 static volatile sig_atomic_t relay_sig_term, relay_sig_hup, relay_sig_usr1;
 static int relay_pipe[2] = { -1, -1 };
 
-static int64_t relay_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define relay_now_ms() daemon_clock_ms(CLOCK_MONOTONIC)
 
 static void relay_on_signal(int sig)
 {

@@ -1,9 +1,12 @@
 /*
- * http.h - one HTTP exchange as the handlers see it, independent of FastCGI.
+ * http.h - one HTTP exchange as the handlers see it, independent of FastCGI
+ * and of any application.
  *
  * The worker (worker.c) fills a struct http_req from the FastCGI params and
- * body, the router (router.c) finds the handler, checks method, media type
- * and JSON, and turns the handler's result or struct err into the response.
+ * body and hands it to the application's dispatch function, which fills the
+ * struct http_resp; the worker writes and logs it. What a request learns on
+ * its way (its route, its caller, whether its answer was replayed) travels
+ * in the request and the response, never in worker state.
  */
 #ifndef APPOINTD_HTTP_H
 #define APPOINTD_HTTP_H
@@ -25,6 +28,12 @@ struct http_param {
 	const char *key, *value;
 };
 
+/* Who is calling, as the application's authentication found out. */
+struct http_principal {
+	const char *key_id;          /* NULL: anonymous */
+	int scope;                   /* the application's scope value (0: none) */
+};
+
 struct http_req {
 	struct arena *arena;
 	const char *method;
@@ -43,6 +52,7 @@ struct http_req {
 	const char *path_id2;        /* a second one (/api/webhooks/{id}/deliveries/{id}/retry) */
 	const char *route;           /* route pattern, for logs */
 	int route_id;                /* 1.. the route table's row, 0 unmatched (metrics) */
+	struct http_principal principal;
 	int nparams;
 	struct http_param params[HTTP_MAX_QUERY_PARAMS];
 	int64_t now_ms;
@@ -54,6 +64,7 @@ struct http_resp {
 	const char *raw;             /* or a ready body (arena) */
 	const char *content_type;
 	char headers[512];           /* extra "Name: value\r\n" lines */
+	int replayed;                /* the answer is a stored one, replayed (Idempotency-Key) */
 };
 
 /*
@@ -71,11 +82,19 @@ const char *http_query(const struct http_req *req, const char *key);
  * any query validation); NULL when absent or badly escaped.
  */
 const char *http_query_peek(struct http_req *req, const char *key);
+/* Adds "name: value" to resp's headers (dropped when they are full). */
 void http_resp_header(struct http_resp *resp, const char *name, const char *value);
 /*
  * Fills resp with the contract's error body for e (a 5xx other than 503
  * becomes a bare 500) and its headers: Allow, Retry-After, WWW-Authenticate.
  */
 void http_resp_error(struct http_req *req, struct http_resp *resp, const struct err *e);
+/*
+ * The body checks of routes that take JSON: 413, 415, and 400 for bytes that
+ * are not UTF-8, nest deeper than HTTP_MAX_JSON_DEPTH, or are not one JSON
+ * value. Fills req->json (freed with the arena). The body must be writable:
+ * an escaped NUL (\u0000) is rewritten in place as \u0001.
+ */
+int http_decode_json_body(struct http_req *req, struct err *e);
 
 #endif

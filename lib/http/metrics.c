@@ -10,7 +10,7 @@
 
 #include <inttypes.h>
 
-#include "http/router.h"
+#include "http/route.h"
 
 static const int metrics_status_codes[METRICS_STATUSES - 1] = {
 	200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503,
@@ -86,12 +86,29 @@ void metrics_db(struct metrics *m, uint64_t errors, uint64_t reconnects)
 		metrics_add(&m->db_reconnects, reconnects);
 }
 
-static void metrics_render_requests(const struct metrics *m, FILE *out)
+/* Route id r's label and method: its row's, "unmatched" and "*" for 0; NULL past the table. */
+static const char *metrics_route(const struct http_route *routes, size_t n, int r,
+				 char label[HTTP_ROUTE_LABEL_MAX], const char **method)
+{
+	if (r == 0) {
+		*method = "*";
+		return "unmatched";
+	}
+	if (r < 0 || (size_t)r > n)
+		return NULL;
+	http_route_label(routes[r - 1].pattern, label);
+	*method = routes[r - 1].method;
+	return label;
+}
+
+static void metrics_render_requests(const struct metrics *m, const struct http_route *routes,
+				    size_t nroutes, FILE *out)
 {
 	fputs("# HELP appointd_http_requests_total Requests answered by the pool, by route, method and status.\n"
 	      "# TYPE appointd_http_requests_total counter\n", out);
 	for (int r = 0; r < METRICS_ROUTES; r++) {
-		const char *method = NULL, *route = router_route_label(r, &method);
+		char label[HTTP_ROUTE_LABEL_MAX];
+		const char *method = NULL, *route = metrics_route(routes, nroutes, r, label, &method);
 
 		if (!route)
 			continue;
@@ -111,12 +128,14 @@ static void metrics_render_requests(const struct metrics *m, FILE *out)
 	}
 }
 
-static void metrics_render_durations(const struct metrics *m, FILE *out)
+static void metrics_render_durations(const struct metrics *m, const struct http_route *routes,
+				     size_t nroutes, FILE *out)
 {
 	fputs("# HELP appointd_http_request_duration_seconds Time from the request's arrival at a worker to its response, by route.\n"
 	      "# TYPE appointd_http_request_duration_seconds histogram\n", out);
 	for (int r = 0; r < METRICS_ROUTES; r++) {
-		const char *method = NULL, *route = router_route_label(r, &method);
+		char label[HTTP_ROUTE_LABEL_MAX];
+		const char *method = NULL, *route = metrics_route(routes, nroutes, r, label, &method);
 		uint64_t cumulative = 0, counts[METRICS_BUCKETS];
 
 		if (!route)
@@ -145,10 +164,11 @@ static void metrics_render_durations(const struct metrics *m, FILE *out)
 	}
 }
 
-void metrics_render(const struct metrics *m, FILE *out)
+void metrics_render(const struct metrics *m, const struct http_route *routes, size_t nroutes,
+		    FILE *out)
 {
-	metrics_render_requests(m, out);
-	metrics_render_durations(m, out);
+	metrics_render_requests(m, routes, nroutes, out);
+	metrics_render_durations(m, routes, nroutes, out);
 	fputs("# HELP appointd_bookings_total POST /api/appointments by outcome.\n"
 	      "# TYPE appointd_bookings_total counter\n", out);
 	for (int o = 0; o < METRICS_BOOKING_N; o++)

@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Route ids: 0 = no route matched, 1.. = the router's table (router_route_label). */
+struct http_route;
+
+/* Route ids: 0 = no route matched, 1.. = the application's route table (http/route.h). */
 #define METRICS_ROUTES 32
 /* The statuses the service answers with, plus one "other" column. */
 #define METRICS_STATUSES 18
@@ -47,8 +49,10 @@ void metrics_db(struct metrics *m, uint64_t errors, uint64_t reconnects);
 
 /*
  * Writes the request, booking and database families in Prometheus text
- * format, each route named by its pattern (router_route_label).
+ * format, route id i + 1 named by routes[i]'s pattern ("{id}" for each '*')
+ * and method; ids past nroutes are left out.
  */
-void metrics_render(const struct metrics *m, FILE *out);
+void metrics_render(const struct metrics *m, const struct http_route *routes, size_t nroutes,
+		    FILE *out);
 
 #endif

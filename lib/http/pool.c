@@ -42,14 +42,6 @@ static int pool_wake_fd = -1;
 
 /* ------------------------------------------------------------ helpers */
 
-int64_t pool_clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int pool_set_handler(int sig, void (*fn)(int), int flags)
 {
 	struct sigaction sa;

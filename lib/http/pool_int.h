@@ -24,6 +24,8 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "core/daemon.h"
+
 #define POOL_TICK_MS 1000
 
 struct pool_child {
@@ -56,13 +58,9 @@ struct pool_master {
 	int64_t reload_started_ms;   /* 0 = no reload in progress */
 };
 
-/*
- * pool.c. NOTE: pool_clock_ms is the pool's own clock helper; issue 14 (item
- * 7) gives core/ one shared clock helper, which should replace it.
- */
-int64_t pool_clock_ms(clockid_t id);
-#define pool_mono_ms() pool_clock_ms(CLOCK_MONOTONIC)
-#define pool_real_ms() pool_clock_ms(CLOCK_REALTIME)
+/* The master's and the scoreboard's clocks (core/daemon.h's helper). */
+#define pool_mono_ms() daemon_clock_ms(CLOCK_MONOTONIC)
+#define pool_real_ms() daemon_clock_ms(CLOCK_REALTIME)
 /* sigaction(2) with an empty mask; a failure is logged. -1 on failure. */
 int pool_set_handler(int sig, void (*fn)(int), int flags);
 

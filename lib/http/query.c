@@ -117,16 +117,3 @@ const char *http_query(const struct http_req *req, const char *key)
 			return req->params[i].value;
 	return NULL;
 }
-
-void http_resp_header(struct http_resp *resp, const char *name, const char *value)
-{
-	size_t used = strlen(resp->headers);
-	size_t need = strlen(name) + strlen(value) + 4;
-
-	if (used + need < sizeof resp->headers) {
-		strcat(resp->headers, name);
-		strcat(resp->headers, ": ");
-		strcat(resp->headers, value);
-		strcat(resp->headers, "\r\n");
-	}
-}

@@ -1,10 +1,11 @@
 /*
  * worker.c - one FastCGI worker process.
  *
- * It owns a database connection, a tz cache (inherited warm from the master
- * when possible) and one arena that every request allocates from and that is
- * reset after the response, so memory use is flat however many requests it
- * serves. A graceful stop (SIGTERM) lets the request in hand finish.
+ * It owns the application's state (struct worker_app: for appointd a
+ * database connection and caches) and one arena that every request
+ * allocates from and that is reset after the response, so memory use is
+ * flat however many requests it serves. A graceful stop (SIGTERM) lets the
+ * request in hand finish.
  */
 #include "http/worker.h"
 
@@ -15,20 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/api.h"
 #include "core/arena.h"
-#include "engine/ics.h"
-#include "engine/tz.h"
-#include "http/router.h"
-#include "store/store.h"
-
-static int64_t now_ms(int clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "core/daemon.h"
+#include "engine/civil.h"
 
 static const char *param(FCGX_Request *r, const char *name)
 {
@@ -113,12 +103,13 @@ static void write_response(FCGX_Request *r, struct http_req *req, struct http_re
 /* One JSON line per request, written with a single write(2) so lines never interleave. */
 static void access_log(const struct http_req *req, const struct http_resp *resp, double ms)
 {
-	char line[1024];
+	char line[1024], time[32];
 	cJSON *o = cJSON_CreateObject();
 	char *text;
 	int n;
 
-	api_add_instant(o, "time", req->now_ms);
+	civil_format_instant(req->now_ms, time);
+	cJSON_AddStringToObject(o, "time", time);
 	cJSON_AddStringToObject(o, "requestId", req->request_id ? req->request_id : "");
 	cJSON_AddStringToObject(o, "method", req->method);
 	cJSON_AddStringToObject(o, "route", req->route ? req->route : "unmatched");
@@ -135,8 +126,8 @@ static void access_log(const struct http_req *req, const struct http_resp *resp,
 }
 
 /* Serves one request; returns its duration in milliseconds. */
-static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct pool_shared *shm,
-		     int slot)
+static int64_t serve(const struct worker_app *app, void *state, FCGX_Request *r, struct arena *a,
+		     struct pool_shared *shm, int slot)
 {
 	struct http_req req;
 	struct http_resp resp;
@@ -147,7 +138,7 @@ static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct
 	memset(&req, 0, sizeof req);
 	memset(&resp, 0, sizeof resp);
 	req.arena = a;
-	req.now_ms = now_ms(CLOCK_REALTIME);
+	req.now_ms = daemon_clock_ms(CLOCK_REALTIME);
 	req.method = param(r, "REQUEST_METHOD");
 	req.path = param(r, "DOCUMENT_URI");
 	if (!req.path)
@@ -162,15 +153,11 @@ static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct
 	req.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
 	read_body(r, &req);
 	pool_slot_busy(shm, slot, req.path);
-	router_dispatch(c, &req, &resp);
-	store_rollback(c->store); /* a handler never leaves a transaction open */
+	app->dispatch(state, &req, &resp);
 	write_response(r, &req, &resp);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (double)(end.tv_sec - start.tv_sec) * 1000.0 + (double)(end.tv_nsec - start.tv_nsec) / 1e6;
 	metrics_request(&shm->metrics, req.route_id, resp.status, (int64_t)(ms * 1000.0));
-	if (router_route_books(req.route_id))
-		metrics_booking(&shm->metrics, resp.status,
-				strstr(resp.headers, "Idempotent-Replayed:") != NULL);
 	access_log(&req, &resp, ms);
 	return (int64_t)ms;
 }
@@ -178,34 +165,27 @@ static int64_t serve(struct api_ctx *c, FCGX_Request *r, struct arena *a, struct
 int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct config *cfg,
 		void *arg)
 {
-	struct api_ctx c;
+	const struct worker_app *app = arg;
+	void *state = app->open(cfg, shm, app->arg);
 	FCGX_Request r;
 	struct arena a;
-	struct tz_cache *own = NULL;
 	long served = 0;
-	uint64_t db_errors = 0, db_reconnects = 0; /* as last added to the shared metrics */
 
-	memset(&c, 0, sizeof c);
-	c.cfg = cfg;
-	c.shm = shm;
-	c.tzc = arg;
-	if (!c.tzc)
-		c.tzc = own = tz_cache_new(cfg->zoneinfo_dir);
-	c.store = store_open(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_lock_timeout_ms);
-	if (!c.tzc || !c.store || FCGX_Init() != 0 || FCGX_InitRequest(&r, listen_fd, 0) != 0) {
-		fprintf(stderr, "{\"level\":\"error\",\"event\":\"worker_init_failed\"}\n");
+	if (!state) {
+		daemon_log_msg("error", "worker_init_failed", "the application could not start");
+		return 1;
+	}
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, listen_fd, 0) != 0) {
+		daemon_log_msg("error", "worker_init_failed", "FCGX_Init() failed");
+		app->close(state);
 		return 1;
 	}
 	arena_init(&a, 64 * 1024);
 	/* The first call also tells the master this worker is ready (a reload waits for it). */
 	while (!(cfg->max_requests > 0 && served >= cfg->max_requests) &&
 	       pool_worker_accept(listen_fd, &r) == 0) {
-		int64_t ms;
+		int64_t ms = serve(app, state, &r, &a, shm, slot);
 
-		ms = serve(&c, &r, &a, shm, slot);
-		metrics_db(&shm->metrics, store_errors(c.store) - db_errors, store_reconnects(c.store) - db_reconnects);
-		db_errors = store_errors(c.store);
-		db_reconnects = store_reconnects(c.store);
 		/* Flush before going idle: a deferred SIGTERM is delivered in pool_slot_idle. */
 		FCGX_Finish_r(&r);
 		pool_slot_idle(shm, slot, ms, cfg->slow_request_ms);
@@ -214,10 +194,6 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 	}
 	arena_destroy(&a);
 	FCGX_Free(&r, 1);
-	api_ctx_release(&c);
-	store_close(c.store);
-	if (own)
-		tz_cache_free(own);
-	ics_shutdown();
+	app->close(state);
 	return 0;
 }

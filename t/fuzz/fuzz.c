@@ -13,7 +13,6 @@
 #include "core/utf8.h"
 #include "engine/civil.h"
 #include "engine/tz.h"
-#include "http/router.h"
 
 void fuzz_fail(const char *file, int line, const char *what)
 {
@@ -63,7 +62,7 @@ const cJSON *fuzz_json_body(struct http_req *req, struct arena *a, const uint8_t
 	req->content_type = "application/json";
 	req->body = body;
 	req->body_len = size;
-	if (router_decode_body(req, e)) {
+	if (http_decode_json_body(req, e)) {
 		FUZZ_CHECK(e->status == 400 && !e->details);
 		return NULL;
 	}

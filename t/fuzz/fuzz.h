@@ -32,8 +32,8 @@ char *fuzz_string(const uint8_t *data, size_t size);
 
 /*
  * A JSON request for a route that takes one: the body (an exact-size copy of
- * data) through the router's own checks (router_decode_body). Returns the
- * parsed body or NULL when the router would answer 4xx; req lives in a.
+ * data) through the body checks every JSON route runs (http_decode_json_body). Returns the
+ * parsed body or NULL when the API would answer 4xx; req lives in a.
  */
 const cJSON *fuzz_json_body(struct http_req *req, struct arena *a, const uint8_t *data,
 			    size_t size, struct err *e);

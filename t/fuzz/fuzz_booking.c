@@ -1,5 +1,5 @@
 /*
- * fuzz_booking.c - POST /api/appointments bodies: the router's body checks,
+ * fuzz_booking.c - POST /api/appointments bodies: the body checks (http_decode_json_body),
  * then codec_book_decode. A decoded booking holds a printable patientId of
  * 1..APPT_PATIENT_MAX characters copied whole, a lower-case UUID, and an
  * instant that formats and parses back to itself.

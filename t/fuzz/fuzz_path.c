@@ -1,6 +1,6 @@
 /*
- * fuzz_path.c - the router's path matching (router_find). The first byte
- * picks the method, the rest (cut at a NUL, as FastCGI's DOCUMENT_URI is)
+ * fuzz_path.c - the API's path matching (http_route_find over api_routes).
+ * The first byte picks the method, the rest (cut at a NUL, as FastCGI's DOCUMENT_URI is)
  * is the path. A match names a route and gives {id} segments that are
  * non-empty pieces of the path without '/'; a miss lists in Allow exactly
  * methods that do match the path.
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/routes.h"
 #include "core/ids.h"
 #include "fuzz.h"
-#include "http/router.h"
 
 static const char *const methods[] = { "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD" };
 #define N_METHODS (sizeof methods / sizeof methods[0])
@@ -40,7 +40,7 @@ void fuzz_path(const uint8_t *data, size_t size)
 {
 	struct arena a;
 	struct http_req req;
-	char allow[ROUTER_ALLOW_MAX];
+	char allow[HTTP_ALLOW_MAX];
 	char *path;
 	const char *method;
 
@@ -53,7 +53,7 @@ void fuzz_path(const uint8_t *data, size_t size)
 	req.arena = &a;
 	req.method = method;
 	req.path = path;
-	if (router_find(&req, allow)) {
+	if (http_route_find(api_routes, api_nroutes, &req, allow)) {
 		int n = stars(req.route);
 
 		FUZZ_CHECK(strcmp(req.route, "unmatched") != 0);
@@ -63,18 +63,18 @@ void fuzz_path(const uint8_t *data, size_t size)
 		FUZZ_CHECK(path[0] == '/');
 	} else {
 		size_t i;
-		char listed[ROUTER_ALLOW_MAX];
+		char listed[HTTP_ALLOW_MAX];
 
 		FUZZ_CHECK(strcmp(req.route, "unmatched") == 0);
-		FUZZ_CHECK(strlen(allow) < ROUTER_ALLOW_MAX);
+		FUZZ_CHECK(strlen(allow) < HTTP_ALLOW_MAX);
 		memcpy(listed, allow, sizeof listed);
 		for (i = 0; i < N_METHODS; i++) {
 			struct http_req other = req;
-			char again[ROUTER_ALLOW_MAX];
+			char again[HTTP_ALLOW_MAX];
 			int found;
 
 			other.method = methods[i];
-			found = router_find(&other, again) != NULL;
+			found = http_route_find(api_routes, api_nroutes, &other, again) != NULL;
 			/* No method name is a substring of another. */
 			FUZZ_CHECK(found == (strstr(listed, methods[i]) != NULL));
 		}

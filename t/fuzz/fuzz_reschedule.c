@@ -1,6 +1,6 @@
 /*
  * fuzz_reschedule.c - PUT /api/appointments/{id} bodies ({"startTime"}):
- * the router's body checks, then codec_reschedule_decode.
+ * the body checks (http_decode_json_body), then codec_reschedule_decode.
  */
 #include "api/codec.h"
 #include "fuzz.h"

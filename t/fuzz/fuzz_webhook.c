@@ -1,5 +1,5 @@
 /*
- * fuzz_webhook.c - POST /api/webhooks bodies: the router's body checks, then
+ * fuzz_webhook.c - POST /api/webhooks bodies: the body checks (http_decode_json_body), then
  * api_webhook_decode (libcurl's URL parser included) with private addresses
  * allowed and refused. Refusing them may only turn an accepted body into a
  * 422 at "url", never the other way round.

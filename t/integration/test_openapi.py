@@ -1,7 +1,7 @@
 """doc/openapi.json held to the code and to the running service: the document
 is well-formed OpenAPI 3.1 (every $ref resolves, every operation answers
 something, every schema keyword is one the checker below understands); its
-routes are exactly the route table of lib/http/router.c, both ways; a
+routes are exactly the route table of lib/api/routes.c, both ways; a
 documented path answers an undocumented method with 405 and an Allow header
 that lists exactly the documented methods; and every status the service
 answers while driven through success, 401, 403, 404, 400, 413, 415, 409 and
@@ -11,7 +11,7 @@ type and a body that matches the documented schema.
 The checker understands the subset of JSON Schema the document uses ($ref,
 type with null, enum, required, properties, additionalProperties,
 propertyNames, items, bounds, pattern, allOf/anyOf/oneOf) and treats the
-rest as annotations. Operations are driven only where router.c and the
+rest as annotations. Operations are driven only where routes.c and the
 document agree, so a route that exists on one side only fails the route
 check alone. Delivery statuses need the relay's short retry schedule that
 ./dev check sets (APPOINTD_RELAY_RETRY=1,1,2)."""
@@ -27,7 +27,7 @@ import lib
 from receiver import Receiver
 
 DOC_FILE = os.path.join(lib.ROOT, "doc", "openapi.json")
-ROUTER_C = os.path.join(lib.ROOT, "lib", "http", "router.c")
+ROUTES_C = os.path.join(lib.ROOT, "lib", "api", "routes.c")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Methods sent to check 405 (HEAD is left out: no body to read the error from).
 PROBE_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
@@ -91,31 +91,32 @@ def operations(where="paths"):
 
 
 def pattern_of(template):
-    """"/api/appointments/{appointmentId}" -> "/api/appointments/*" (router.c's spelling)."""
+    """"/api/appointments/{appointmentId}" -> "/api/appointments/*" (routes.c's spelling)."""
     return re.sub(r"\{[^/{}]+\}", "*", template)
 
 
-def router_rows():
-    """Every row of routes[] in lib/http/router.c as a dict: method, pattern,
-    fn, takes_json, scope (OPEN, READ, BOOKING, ADMIN), idempotent."""
-    with open(ROUTER_C, encoding="utf-8") as f:
+def route_rows():
+    """Every ROUTE(...) row of api_routes[] in lib/api/routes.c as a dict:
+    method, pattern, fn, takes_json, scope (OPEN, READ, BOOKING, ADMIN),
+    idempotent, query_token."""
+    with open(ROUTES_C, encoding="utf-8") as f:
         src = f.read()
-    m = re.search(r"\broutes\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
-    assert m, "no routes[] table in %s" % ROUTER_C
+    m = re.search(r"\bapi_routes\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
+    assert m, "no api_routes[] table in %s" % ROUTES_C
     # Comments out, strings kept ("/api/providers/*/schedule" holds a "/*").
     body = re.sub(r'("(?:\\.|[^"\\])*")|/\*.*?\*/', lambda c: c.group(1) or "", m.group(1), flags=re.S)
-    rows = re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,'
-                      r'\s*([\w| ]+?)\s*[,}]', body)
-    assert len(rows) == body.count("{"), "a routes[] row the parser could not read:\n" + body
+    rows = re.findall(r'\bROUTE\(\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,'
+                      r'\s*([\w| ]+?)\s*\)', body)
+    assert len(rows) == body.count("ROUTE("), "an api_routes[] row the parser could not read:\n" + body
     flags = lambda f: {x.strip() for x in f.split("|")} - {"0"}
     return [{"method": m, "pattern": p, "fn": fn, "takes_json": j == "1", "scope": sc,
-             "idempotent": "ROUTE_IDEMPOTENT" in flags(f),
-             "query_token": "ROUTE_QUERY_TOKEN" in flags(f)} for m, p, fn, j, sc, f in rows]
+             "idempotent": "IDEMPOTENT" in flags(f),
+             "query_token": "QUERY_TOKEN" in flags(f)} for m, p, fn, j, sc, f in rows]
 
 
-def router_routes():
-    """(METHOD, pattern) of every row of routes[] in lib/http/router.c."""
-    return [(r["method"], r["pattern"]) for r in router_rows()]
+def route_table():
+    """(METHOD, pattern) of every row of routes[] in lib/api/routes.c."""
+    return [(r["method"], r["pattern"]) for r in route_rows()]
 
 
 def schema_nodes(node, where):
@@ -312,26 +313,26 @@ def test_document_is_openapi_3_1():
         assert not unknown, "%s: keywords the checker does not understand: %s" % (where, sorted(unknown))
 
 
-def test_routes_equal_router_c():
-    code = {(m, p) for m, p in router_routes()}
-    assert len(code) >= 18, "router.c parse found only %r" % sorted(code)
+def test_routes_equal_routes_c():
+    code = {(m, p) for m, p in route_table()}
+    assert len(code) >= 18, "routes.c parse found only %r" % sorted(code)
     documented = {(m, pattern_of(p)) for m, p in operations()}
     missing = sorted(code - documented)
     extra = sorted(documented - code)
     assert not missing and not extra, \
-        "routes in router.c but not in doc/openapi.json: %s; documented but not in router.c: %s" % (
+        "routes in routes.c but not in doc/openapi.json: %s; documented but not in routes.c: %s" % (
             missing, extra)
 
 
-def test_scopes_bodies_and_idempotency_match_router_c():
+def test_scopes_bodies_and_idempotency_match_routes_c():
     """What routes[] says of each route (key scope, JSON body, Idempotency-Key)
     is what the document says."""
     ops = {(m, pattern_of(p)): o for (m, p), o in operations().items()}
     checked = 0
-    for row in router_rows():
+    for row in route_rows():
         o = ops.get((row["method"], row["pattern"]))
         if o is None:
-            continue                    # test_routes_equal_router_c reports it
+            continue                    # test_routes_equal_routes_c reports it
         name = "%s %s" % (row["method"], row["pattern"])
         roles = sorted({r for req in o.get("security", []) for roles in req.values() for r in roles})
         if row["scope"] == "OPEN":
@@ -339,7 +340,7 @@ def test_scopes_bodies_and_idempotency_match_router_c():
         else:
             want = row["scope"].lower()
             assert o.get("x-scope") == want and roles == [want], \
-                "%s: router.c needs scope %s, the document says %r / %r" % (name, want, o.get("x-scope"), roles)
+                "%s: routes.c needs scope %s, the document says %r / %r" % (name, want, o.get("x-scope"), roles)
         assert ("requestBody" in o) == row["takes_json"], name + ": request body documented wrongly"
         params = [deref(x) for x in o.get("parameters", [])]
         idem = any(x.get("in") == "header" and x.get("name") == "Idempotency-Key" for x in params)
@@ -349,8 +350,8 @@ def test_scopes_bodies_and_idempotency_match_router_c():
 
 
 def routed_operations():
-    """The documented operations router.c has too (the only ones worth driving)."""
-    code = set(router_routes())
+    """The documented operations routes.c has too (the only ones worth driving)."""
+    code = set(route_table())
     return {k: o for k, o in operations().items() if (k[0], pattern_of(k[1])) in code}
 
 
@@ -360,7 +361,7 @@ def fill(template, **ids):
 
 
 def test_undocumented_methods_are_405_with_allow():
-    routed_paths = {p for _, p in router_routes()}
+    routed_paths = {p for _, p in route_table()}
     by_path = collections.defaultdict(set)
     for m, p in operations():
         if pattern_of(p) in routed_paths:
@@ -594,7 +595,7 @@ def drive_operations(drive):
     r = drive("GET", one, 200, ids)
     assert r is None or (r.json["status"] == "CANCELLED" and r.json["cancellationReason"] == "openapi"), r
 
-    # calendar.ics (driven once router.c has it)
+    # calendar.ics (driven once routes.c has it)
     cal = "/api/providers/{providerId}/calendar.ics"
     drive("GET", cal, 200, {"providerId": pid})
     drive("GET", cal, 200, {"providerId": pid}, query={"from": at("00:00"), "to": at("23:00")})

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include "http/metrics.h"
+#include "http/route.h"
 #include "testmain.h"
 
 #include <stdlib.h>
@@ -19,6 +20,12 @@ static struct metrics *fresh(void)
 	return &m;
 }
 
+/* A route table of the shape an application hands the worker. */
+static const struct http_route routes[] = {
+	{ "GET", "/health", NULL },
+	{ "POST", "/api/things/*/parts/*", NULL },
+};
+
 /* The rendered text (malloc'd). */
 static char *render(const struct metrics *m)
 {
@@ -27,7 +34,7 @@ static char *render(const struct metrics *m)
 	FILE *f = open_memstream(&text, &len);
 
 	CU_ASSERT_FATAL(f != NULL);
-	metrics_render(m, f);
+	metrics_render(m, routes, sizeof routes / sizeof routes[0], f);
 	CU_ASSERT_FATAL(fclose(f) == 0);
 	return text;
 }
@@ -68,6 +75,19 @@ static void test_status_columns_and_bad_routes(void)
 	CU_ASSERT_PTR_NULL(strstr(text, "status=\"201\""));  /* unseen series are left out */
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "appointd_http_request_duration_seconds_bucket{route=\"/health\",method=\"GET\",le=\"+Inf\"} 3\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "appointd_http_request_duration_seconds_count{route=\"/health\",method=\"GET\"} 3\n"));
+	free(text);
+}
+
+static void test_routes_are_labelled_by_pattern(void)
+{
+	struct metrics *m = fresh();
+	char *text;
+
+	metrics_request(m, 2, 201, 5);
+	metrics_request(m, 3, 200, 5);        /* past the table: left out */
+	text = render(m);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "appointd_http_requests_total{route=\"/api/things/{id}/parts/{id}\",method=\"POST\",status=\"201\"} 1\n"));
+	CU_ASSERT_EQUAL(strstr(text, "status=\"200\""), NULL);
 	free(text);
 }
 
@@ -118,6 +138,7 @@ void suite_metrics(void)
 
 	TEST_ADD(s, test_bucket_edges);
 	TEST_ADD(s, test_status_columns_and_bad_routes);
+	TEST_ADD(s, test_routes_are_labelled_by_pattern);
 	TEST_ADD(s, test_cumulative_buckets);
 	TEST_ADD(s, test_booking_outcomes);
 }

@@ -1,0 +1,99 @@
+/*
+ * cache_sched.c - the worker's provider cache (cache_sched.h). Each entry
+ * owns its copies (overrides, appointments) so that nothing in it points
+ * into a request's arena.
+ */
+#include "api/cache_sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void entry_clear(struct cache_sched_entry *x)
+{
+	free(x->s.overrides);
+	free(x->busy);
+	memset(x, 0, sizeof *x);
+}
+
+void cache_sched_free(struct cache_sched *c)
+{
+	int i;
+
+	for (i = 0; c->entry && i < CACHE_SCHED_SIZE; i++)
+		entry_clear(&c->entry[i]);
+	free(c->entry);
+	c->entry = NULL;
+}
+
+struct cache_sched_entry *cache_sched_find(const struct cache_sched *c, const char *id,
+					   int64_t lo, int64_t hi, int64_t now_ms)
+{
+	int i;
+
+	for (i = 0; c->entry && i < CACHE_SCHED_SIZE; i++) {
+		struct cache_sched_entry *x = &c->entry[i];
+
+		if (strcmp(x->id, id) == 0)
+			return now_ms >= x->loaded_ms && now_ms - x->loaded_ms < CACHE_SCHED_TTL_MS &&
+				lo >= x->busy_lo && hi <= x->busy_hi ? x : NULL;
+	}
+	return NULL;
+}
+
+void cache_sched_touch(struct cache_sched *c, struct cache_sched_entry *x)
+{
+	x->used = ++c->clock;
+}
+
+static void *dup_array(const void *p, size_t n, size_t size)
+{
+	void *q;
+
+	if (n == 0)
+		return NULL;
+	q = malloc(n * size);
+	if (q)
+		memcpy(q, p, n * size);
+	return q;
+}
+
+void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
+		     const struct slot_busy *busy, size_t nbusy, int64_t lo, int64_t hi,
+		     int64_t now_ms)
+{
+	struct cache_sched_entry *x = NULL;
+	int i;
+
+	if (!id[0] || (!c->entry && !(c->entry = calloc(CACHE_SCHED_SIZE, sizeof *c->entry))))
+		return;
+	for (i = 0; i < CACHE_SCHED_SIZE && !x; i++)
+		if (strcmp(c->entry[i].id, id) == 0)
+			x = &c->entry[i];
+	for (i = 0; i < CACHE_SCHED_SIZE && !x; i++)
+		if (!c->entry[i].id[0])
+			x = &c->entry[i];
+	if (!x) {
+		x = &c->entry[0];
+		for (i = 1; i < CACHE_SCHED_SIZE; i++)
+			if (c->entry[i].used < x->used)
+				x = &c->entry[i];
+	}
+	entry_clear(x);
+	if (nbusy > CACHE_SCHED_BUSY_MAX)
+		return;
+	x->s = *s;
+	x->s.overrides = dup_array(s->overrides, (size_t)s->noverrides, sizeof *s->overrides);
+	x->busy = dup_array(busy, nbusy, sizeof *busy);
+	if ((s->noverrides > 0 && !x->s.overrides) || (nbusy > 0 && !x->busy)) {
+		entry_clear(x);
+		return;
+	}
+	x->nbusy = nbusy;
+	x->busy_lo = lo;
+	x->busy_hi = hi;
+	snprintf(x->id, sizeof x->id, "%s", id);
+	x->xmin = xmin;
+	x->loaded_ms = now_ms;
+	x->used = ++c->clock;
+}

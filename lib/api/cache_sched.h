@@ -1,0 +1,67 @@
+/*
+ * cache_sched.h - providers' decoded configurations and appointments a
+ * worker has read recently, so that availability neither fetches nor
+ * decodes what has not changed.
+ *
+ * An entry is the provider row's version (its xmin) with the schedule
+ * decoded at that version and every appointment overlapping [busy_lo,
+ * busy_hi). The caller revalidates: it asks the database for the row's
+ * version, passing the entry's, and uses the entry only when they agree.
+ * An entry older than CACHE_SCHED_TTL_MS is not offered whatever its
+ * version says, so not even an xmin reused after wraparound keeps a stale
+ * one. The least recently used entry makes room for a new one.
+ */
+#ifndef APPOINTD_CACHE_SCHED_H
+#define APPOINTD_CACHE_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ids.h"
+#include "engine/sched.h"
+#include "engine/slot.h"
+
+#define CACHE_SCHED_SIZE 64
+#define CACHE_SCHED_TTL_MS 60000
+/* Larger appointment lists are used, not kept. */
+#define CACHE_SCHED_BUSY_MAX 8192
+
+struct cache_sched_entry {
+	char id[ID_UUID_LEN + 1]; /* "" = free */
+	uint32_t xmin;               /* the provider row's version all of this is of */
+	int64_t loaded_ms;
+	unsigned used;               /* the cache's clock when last used */
+	struct sched s;              /* s.overrides is the entry's own (malloc) */
+	int64_t busy_lo, busy_hi;    /* busy holds every appointment overlapping [lo, hi) */
+	struct slot_busy *busy;      /* the entry's own (malloc) */
+	size_t nbusy;
+};
+
+/* Zeroed is empty; the entries are allocated on first use. */
+struct cache_sched {
+	struct cache_sched_entry *entry; /* CACHE_SCHED_SIZE of them, or NULL */
+	unsigned clock;
+};
+
+/*
+ * Provider id's entry if it is young enough at now_ms to be revalidated by
+ * version and holds the appointments of [lo, hi), or NULL. It stays valid
+ * until the next cache_sched_put or cache_sched_free.
+ */
+struct cache_sched_entry *cache_sched_find(const struct cache_sched *c, const char *id,
+					   int64_t lo, int64_t hi, int64_t now_ms);
+/* Marks x as used now (the database confirmed its version). */
+void cache_sched_touch(struct cache_sched *c, struct cache_sched_entry *x);
+/*
+ * Keeps copies of s and of busy[0..nbusy) (the appointments of [lo, hi))
+ * as provider id's at version xmin, in its own entry or the least recently
+ * used one. Out of memory or over CACHE_SCHED_BUSY_MAX appointments, it
+ * keeps nothing (and forgets what it had of id).
+ */
+void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
+		     const struct slot_busy *busy, size_t nbusy, int64_t lo, int64_t hi,
+		     int64_t now_ms);
+/* Frees every entry; the cache is empty and usable again. */
+void cache_sched_free(struct cache_sched *c);
+
+#endif
