@@ -45,39 +45,6 @@ int api_status(struct api_ctx *c, struct http_req *req, struct http_resp *resp, 
 	return 0;
 }
 
-/* The pool's gauges and counters from the scoreboard. */
-static void api_metrics_pool(const struct pool_shared *shm, FILE *out)
-{
-	struct pool_counts k = pool_count_workers(shm);
-
-	fprintf(out, "# HELP appointd_workers Live pool workers by state.\n"
-		"# TYPE appointd_workers gauge\n"
-		"appointd_workers{state=\"busy\"} %d\n"
-		"appointd_workers{state=\"idle\"} %d\n"
-		"appointd_workers{state=\"starting\"} %d\n",
-		k.busy, k.idle, k.total - k.busy - k.idle);
-	fprintf(out, "# HELP appointd_pool_start_time_seconds When the master started (unix time).\n"
-		"# TYPE appointd_pool_start_time_seconds gauge\n"
-		"appointd_pool_start_time_seconds %" PRId64 "\n", shm->start_time);
-	fprintf(out, "# HELP appointd_pool_accepted_total Connections the workers accepted.\n"
-		"# TYPE appointd_pool_accepted_total counter\n"
-		"appointd_pool_accepted_total %" PRIu64 "\n"
-		"# HELP appointd_pool_respawns_total Workers replaced after dying abnormally.\n"
-		"# TYPE appointd_pool_respawns_total counter\n"
-		"appointd_pool_respawns_total %" PRIu64 "\n"
-		"# HELP appointd_pool_recycled_total Workers replaced after max_requests.\n"
-		"# TYPE appointd_pool_recycled_total counter\n"
-		"appointd_pool_recycled_total %" PRIu64 "\n"
-		"# HELP appointd_pool_killed_slow_total Workers killed past request_timeout.\n"
-		"# TYPE appointd_pool_killed_slow_total counter\n"
-		"appointd_pool_killed_slow_total %" PRIu64 "\n"
-		"# HELP appointd_pool_slow_requests_total Requests slower than slow_request_ms.\n"
-		"# TYPE appointd_pool_slow_requests_total counter\n"
-		"appointd_pool_slow_requests_total %" PRIu64 "\n",
-		(uint64_t)shm->accepted, (uint64_t)shm->respawns, (uint64_t)shm->recycled,
-		(uint64_t)shm->killed_slow, (uint64_t)shm->slow_requests);
-}
-
 /* What the relays left in the database; without the database, only "down". */
 static void api_metrics_relay(struct api_ctx *c, struct http_req *req, FILE *out)
 {
@@ -118,7 +85,7 @@ int api_metrics(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 	if (!out)
 		return ERR_INTERNAL(e, "Internal server error.");
 	metrics_render(&c->shm->metrics, api_routes, api_nroutes, out);
-	api_metrics_pool(c->shm, out);
+	pool_status_metrics(c->shm, out);
 	api_metrics_relay(c, req, out);
 	if (fclose(out) != 0 || !text) {
 		free(text);

@@ -15,6 +15,11 @@
  * scratch buffers, and on first use reads its zones.tab (any UTC DATE-TIME
  * needs libical's UTC zone); ics_shutdown releases that. Nothing here keeps
  * state between calls.
+ *
+ * libical before 4.0.3 (Debian 12 has 3.0) folds a content line counting
+ * its CRLF, so a fold may land inside the line ending (CR, CRLF SP, LF: a
+ * bare CR that breaks parsers) or right before it (CRLF SP CRLF); the text
+ * is mended after libical writes it (libical pull request 1338).
  */
 #include "engine/ics.h"
 
@@ -69,6 +74,31 @@ static icalcomponent *vevent(const struct ics_appt *a)
 	return ev;
 }
 
+/*
+ * Removes the folds libical put into or right before a line ending. No
+ * value holds a bare CR or LF (TEXT escapes them, ids refuse controls), so
+ * these sequences can only be such folds.
+ */
+static void mend_folds(char *text)
+{
+	char *in = text, *out = text;
+
+	while (*in) {
+		if (in[0] == '\r' && strncmp(in + 1, "\r\n \n", 4) == 0) {
+			in += 5; /* CR [CRLF SP] LF */
+			*out++ = '\r';
+			*out++ = '\n';
+		} else if (strncmp(in, "\r\n \r\n", 5) == 0) {
+			in += 5; /* [CRLF SP] CRLF */
+			*out++ = '\r';
+			*out++ = '\n';
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+}
+
 char *ics_feed(const char *provider_id, const struct ics_appt *appts, int n)
 {
 	icalcomponent *cal = icalcomponent_new_vcalendar();
@@ -95,6 +125,8 @@ char *ics_feed(const char *provider_id, const struct ics_appt *appts, int n)
 		icalcomponent_add_component(cal, ev);
 	}
 	text = icalcomponent_as_ical_string_r(cal);
+	if (text)
+		mend_folds(text);
 out:
 	icalcomponent_free(cal);
 	return text;

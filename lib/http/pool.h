@@ -28,6 +28,7 @@
 
 #include <fcgiapp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -127,5 +128,7 @@ struct pool_counts pool_count_workers(const struct pool_shared *shm);
 
 /* The pool's state as the /status JSON body (malloc'd). */
 char *pool_status_json(const struct pool_shared *shm);
+/* The pool's gauges and counters (workers by state, respawns, ...) in Prometheus text format. */
+void pool_status_metrics(const struct pool_shared *shm, FILE *out);
 
 #endif

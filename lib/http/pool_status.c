@@ -1,6 +1,7 @@
 /*
  * pool_status.c - the pool's state as the /status JSON body (php-fpm's
- * fpm_status.c), read from the scoreboard by whichever worker serves it.
+ * fpm_status.c) and as Prometheus gauges and counters for /metrics, read
+ * from the scoreboard by whichever worker serves it.
  *
  * Invariant: it only reads the shared mapping, never writes it, and copes
  * with slots changing under it (a route is copied and terminated before use).
@@ -12,6 +13,7 @@
 #include "core/daemon.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <string.h>
 
 static const char *pool_state_name(int state)
@@ -77,4 +79,36 @@ char *pool_status_json(const struct pool_shared *shm)
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;
+}
+
+void pool_status_metrics(const struct pool_shared *shm, FILE *out)
+{
+	struct pool_counts k = pool_count_workers(shm);
+
+	fprintf(out, "# HELP appointd_workers Live pool workers by state.\n"
+		"# TYPE appointd_workers gauge\n"
+		"appointd_workers{state=\"busy\"} %d\n"
+		"appointd_workers{state=\"idle\"} %d\n"
+		"appointd_workers{state=\"starting\"} %d\n",
+		k.busy, k.idle, k.total - k.busy - k.idle);
+	fprintf(out, "# HELP appointd_pool_start_time_seconds When the master started (unix time).\n"
+		"# TYPE appointd_pool_start_time_seconds gauge\n"
+		"appointd_pool_start_time_seconds %" PRId64 "\n", shm->start_time);
+	fprintf(out, "# HELP appointd_pool_accepted_total Connections the workers accepted.\n"
+		"# TYPE appointd_pool_accepted_total counter\n"
+		"appointd_pool_accepted_total %" PRIu64 "\n"
+		"# HELP appointd_pool_respawns_total Workers replaced after dying abnormally.\n"
+		"# TYPE appointd_pool_respawns_total counter\n"
+		"appointd_pool_respawns_total %" PRIu64 "\n"
+		"# HELP appointd_pool_recycled_total Workers replaced after max_requests.\n"
+		"# TYPE appointd_pool_recycled_total counter\n"
+		"appointd_pool_recycled_total %" PRIu64 "\n"
+		"# HELP appointd_pool_killed_slow_total Workers killed past request_timeout.\n"
+		"# TYPE appointd_pool_killed_slow_total counter\n"
+		"appointd_pool_killed_slow_total %" PRIu64 "\n"
+		"# HELP appointd_pool_slow_requests_total Requests slower than slow_request_ms.\n"
+		"# TYPE appointd_pool_slow_requests_total counter\n"
+		"appointd_pool_slow_requests_total %" PRIu64 "\n",
+		(uint64_t)shm->accepted, (uint64_t)shm->respawns, (uint64_t)shm->recycled,
+		(uint64_t)shm->killed_slow, (uint64_t)shm->slow_requests);
 }

@@ -178,6 +178,25 @@ static void test_empty_feed(void)
 	CU_ASSERT_EQUAL(roundtrip(NULL, 0), 0);
 }
 
+/*
+ * libical before 4.0.3 folds a content line counting its CRLF, so a fold can
+ * land inside the line ending (CR, CRLF-space, LF) or just before it: every
+ * length of an ASCII patient id puts the fold on every position once.
+ */
+static void test_fold_never_splits_the_line_ending(void)
+{
+	char patient[APPT_PATIENT_MAX + 1];
+	char id[ID_UUID_LEN + 1] = "55555555-5555-4555-8555-555555555555";
+	struct ics_appt a = { id, patient, T0, T0 + 30 * MIN_MS, T0, T0, APPT_CONFIRMED, 1 };
+	int len;
+
+	for (len = 1; len <= APPT_PATIENT_MAX; len++) {
+		memset(patient, 'a' + len % 26, (size_t)len);
+		patient[len] = '\0';
+		roundtrip(&a, 1);
+	}
+}
+
 /* Random patient ids of every length and octet width: always folded right. */
 static void test_folding_random(void)
 {
@@ -209,5 +228,6 @@ void suite_ics(void)
 
 	TEST_ADD(s, test_feed);
 	TEST_ADD(s, test_empty_feed);
+	TEST_ADD(s, test_fold_never_splits_the_line_ending);
 	TEST_ADD(s, test_folding_random);
 }
