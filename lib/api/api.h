@@ -65,6 +65,14 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 		     struct err *e);
 int api_provider_calendar(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e);
+int api_service_put(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e);
+int api_service_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+int api_service_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e);
+int api_service_retire(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		       struct err *e);
 int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e);
 int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);

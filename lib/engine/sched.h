@@ -23,6 +23,7 @@ struct tz_zone;
 #define SCHED_MAX_NOTICE (365 * 24 * 60)   /* a year of minutes */
 #define SCHED_MAX_HORIZON_DAYS 3660       /* ten years */
 #define SCHED_NO_HORIZON (-1)
+#define SCHED_MAX_LIMIT 10000             /* perDay, perWeek */
 
 struct sched_interval {
 	int16_t start, end; /* minutes, start < end, 0..1440 */

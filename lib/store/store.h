@@ -95,7 +95,7 @@ int store_rollback_to_savepoint(struct store *s, struct err *e);
  */
 int store_provider_upsert(struct store *s, struct arena *a, const char *id, const char *config,
 			  int64_t now_ms, int *changed, struct err *e);
-/* Reads the configuration; 404 if absent. lock: SELECT ... FOR UPDATE. */
+/* Reads the configuration (config, created_ms, updated_ms may be NULL); 404 if absent. lock: SELECT ... FOR UPDATE. */
 int store_provider_get(struct store *s, struct arena *a, const char *id, int lock,
 		       const char **config, int64_t *created_ms, int64_t *updated_ms,
 		       struct err *e);
@@ -189,6 +189,35 @@ int store_outbox_wake(struct store *s, struct arena *a, struct err *e);
  */
 int store_outbox_listen(struct store *s, struct err *e);
 
+
+/*
+ * services (store_service.c). Every call expects the provider's row locked
+ * by the caller when it writes (store_provider_get with lock), and answers
+ * 404 "Service not found." for a service the provider does not have.
+ */
+struct store_service {
+	const char *id;           /* serviceId */
+	const char *config;       /* the canonical PUT body (api/codec_service.c) */
+	int active;
+	int64_t created_ms, updated_ms;
+};
+int store_service_get(struct store *s, struct arena *a, const char *provider_id,
+		      const char *service_id, struct store_service *out, struct err *e);
+/*
+ * Creates the service or replaces its configuration and makes it active;
+ * *created when it was new, *changed unless it was active with an equal
+ * configuration (then nothing is written). out: the service as stored now.
+ */
+int store_service_put(struct store *s, struct arena *a, const char *provider_id,
+		      const char *service_id, const char *config, int64_t now_ms, int *created,
+		      int *changed, struct store_service *out, struct err *e);
+/* Every service of the provider, retired ones too, in serviceId byte order. */
+int store_service_list(struct store *s, struct arena *a, const char *provider_id,
+		       struct store_service **out, int *n, struct err *e);
+/* Retires an active service (*changed), or reads a retired one (404 when unknown). */
+int store_service_retire(struct store *s, struct arena *a, const char *provider_id,
+			 const char *service_id, int64_t now_ms, int *changed,
+			 struct store_service *out, struct err *e);
 /* ---- webhook subscriptions (store_webhook.c) */
 struct webhook {
 	char id[ID_UUID_LEN + 1];

@@ -83,6 +83,7 @@ extern const struct store_stmt store_webhook_stmts[];
 extern const struct store_stmt store_delivery_stmts[];
 extern const struct store_stmt store_key_stmts[];
 extern const struct store_stmt store_idem_stmts[];
+extern const struct store_stmt store_service_stmts[];
 
 /* Instants cross the wire as integer milliseconds since the epoch. */
 #define SQL_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"

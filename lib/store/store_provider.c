@@ -67,7 +67,8 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 		return -1;
 	if (PQntuples(r) == 0)
 		return ERR_NOT_FOUND(e, "Provider not found.");
-	*config = PQgetvalue(r, 0, 0);
+	if (config)
+		*config = PQgetvalue(r, 0, 0);
 	if (created_ms)
 		*created_ms = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	if (updated_ms)
