@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/codec.h"
+#include "api/codec_service.h"
 #include "core/ids.h"
 #include "core/utf8.h"
 #include "engine/civil.h"
@@ -43,6 +44,8 @@ static cJSON *event_payload(const struct appt *a)
 	cJSON_AddStringToObject(p, "appointmentId", a->id);
 	cJSON_AddStringToObject(p, "patientId", a->patient_id);
 	cJSON_AddStringToObject(p, "providerId", a->provider_id);
+	cJSON_AddStringToObject(p, "serviceId", a->service_id);
+	cJSON_AddStringToObject(p, "status", a->status == APPT_CANCELLED ? "CANCELLED" : "CONFIRMED");
 	return p;
 }
 
@@ -294,6 +297,11 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 		if (strcmp(v, "CONFIRMED") && strcmp(v, "CANCELLED"))
 			err_field(e, "status", "must be CONFIRMED or CANCELLED");
 		f.status = v;
+	}
+	if ((v = http_query(req, "serviceId"))) {
+		if (!codec_service_id_valid(v))
+			err_field(e, "serviceId", "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+		f.service_id = v;
 	}
 	api_query_instant(req, "from", &f.from_ms, e);
 	api_query_instant(req, "to", &f.to_ms, e);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/codec_service.h"
 #include "core/utf8.h"
 #include "engine/civil.h"
 
@@ -67,6 +68,8 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 	if (codec_instant_field(cJSON_GetObjectItemCaseSensitive(body, "startTime"), "startTime",
 				&out->start_ms, e))
 		bad = 1;
+	if (codec_service_field(body, "serviceId", out->service_id, e))
+		bad = 1;
 	return bad ? -1 : 0;
 }
 
@@ -107,6 +110,7 @@ cJSON *codec_appt_encode(const struct appt *a, int with_timestamps)
 	else
 		cJSON_AddNullToObject(o, "cancellationReason");
 	cJSON_AddNumberToObject(o, "version", a->version);
+	cJSON_AddStringToObject(o, "serviceId", a->service_id);
 	return o;
 }
 

@@ -26,6 +26,7 @@ struct book_req {
 	char patient_id[APPT_PATIENT_MAX * 4 + 1];
 	char provider_id[ID_UUID_LEN + 1];
 	int64_t start_ms;
+	char service_id[APPT_SERVICE_MAX + 1];   /* "default" when not given */
 };
 
 /*

@@ -28,6 +28,22 @@ int codec_service_id_valid(const char *s)
 	return 1;
 }
 
+int codec_service_field(const cJSON *obj, const char *key, char out[SERVICE_ID_MAX + 1],
+			struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	snprintf(out, SERVICE_ID_MAX + 1, "%s", SERVICE_DEFAULT);
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || !codec_service_id_valid(v->valuestring)) {
+		err_field(e, key, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+		return -1;
+	}
+	snprintf(out, SERVICE_ID_MAX + 1, "%s", v->valuestring);
+	return 0;
+}
+
 int codec_int_field(const cJSON *obj, const char *key, const char *path, long lo, long hi,
 		    int *out, struct err *e)
 {

@@ -37,6 +37,12 @@ struct service {
 /* 1 if s is a serviceId: ^[a-z0-9][a-z0-9-]{0,62}$. */
 int codec_service_id_valid(const char *s);
 /*
+ * An optional serviceId member `key` of obj into out: "default" when absent
+ * or null; -1 with a 422 at key when it is not a serviceId.
+ */
+int codec_service_field(const cJSON *obj, const char *key, char out[SERVICE_ID_MAX + 1],
+			struct err *e);
+/*
  * Decodes a PUT body (or a stored configuration) into out, whose id the
  * caller sets. Returns 0 with every field filled (defaults included;
  * active, created_ms and updated_ms untouched), or -1 with a 422 naming

@@ -134,6 +134,7 @@ int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct 
 
 struct appt_filter {
 	const char *provider_id, *patient_id, *status; /* NULL = any */
+	const char *service_id;                        /* NULL = any */
 	int64_t from_ms, to_ms;                        /* INT64_MIN / INT64_MAX = open */
 	int has_after;                                 /* cursor position */
 	int64_t after_start_ms;

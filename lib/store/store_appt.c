@@ -14,7 +14,7 @@
 
 #define APPT_COLS "id, provider_id, patient_id, " SQL_MS("start_at") ", " SQL_MS("end_at") \
 	", status, coalesce(cancellation_reason, ''), version, " SQL_MS("created_at") ", " \
-	SQL_MS("updated_at")
+	SQL_MS("updated_at") ", service_id, buffer_before, buffer_after"
 
 const struct store_stmt store_appt_stmts[] = {
 	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
@@ -23,12 +23,14 @@ const struct store_stmt store_appt_stmts[] = {
 	  " AND a.id IS DISTINCT FROM $4::uuid" },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
-	  " version, created_at, updated_at) VALUES ($1, $2, $3, " SQL_TS("$4") ", " SQL_TS("$5")
-	  ", 'CONFIRMED', 1, " SQL_TS("$6") ", " SQL_TS("$6") ")" },
+	  " version, created_at, updated_at, service_id, buffer_before, buffer_after)"
+	  " VALUES ($1, $2, $3, " SQL_TS("$4") ", " SQL_TS("$5")
+	  ", 'CONFIRMED', 1, " SQL_TS("$6") ", " SQL_TS("$6") ", $7, $8, $9)" },
 	{ "appt_get", "SELECT " APPT_COLS " FROM appointments WHERE id = $1" },
 	{ "appt_get_for_update", "SELECT " APPT_COLS " FROM appointments WHERE id = $1 FOR UPDATE" },
 	{ "appt_reschedule",
 	  "UPDATE appointments SET start_at = " SQL_TS("$2") ", end_at = " SQL_TS("$3")
+	  ", buffer_before = $5, buffer_after = $6"
 	  ", version = version + 1, updated_at = " SQL_TS("$4") " WHERE id = $1" },
 	{ "appt_cancel",
 	  "UPDATE appointments SET status = 'CANCELLED', cancellation_reason = $2,"
@@ -42,6 +44,7 @@ const struct store_stmt store_appt_stmts[] = {
 	  " AND ($4::bigint IS NULL OR start_at >= " SQL_TS("$4") ")"
 	  " AND ($5::bigint IS NULL OR start_at < " SQL_TS("$5") ")"
 	  " AND ($6::bigint IS NULL OR (start_at, id) > (" SQL_TS("$6") ", $7::uuid))"
+	  " AND ($9::text IS NULL OR service_id = $9)"
 	  " ORDER BY start_at, id LIMIT $8" },
 	/*
 	 * The calendar feed: the provider (no row: unknown) and at most $6 of its
@@ -77,6 +80,9 @@ static void row_to_appt(PGresult *r, int i, struct appt *a)
 	a->version = atoi(PQgetvalue(r, i, 7));
 	a->created_ms = strtoll(PQgetvalue(r, i, 8), NULL, 10);
 	a->updated_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+	snprintf(a->service_id, sizeof a->service_id, "%s", PQgetvalue(r, i, 10));
+	a->buffer_before = atoi(PQgetvalue(r, i, 11));
+	a->buffer_after = atoi(PQgetvalue(r, i, 12));
 }
 
 /* A parameter's text: milliseconds mostly, seconds for the busy window. */
@@ -138,10 +144,12 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)
 {
-	const char *p[6] = { ap->id, ap->provider_id, ap->patient_id, i64_text(a, ap->start_ms),
-			     i64_text(a, ap->end_ms), i64_text(a, ap->created_ms) };
+	const char *p[9] = { ap->id, ap->provider_id, ap->patient_id, i64_text(a, ap->start_ms),
+			     i64_text(a, ap->end_ms), i64_text(a, ap->created_ms), ap->service_id,
+			     arena_printf(a, "%d", ap->buffer_before),
+			     arena_printf(a, "%d", ap->buffer_after) };
 
-	return store_exec_later(s, a, "appt_insert", 6, p, e);
+	return store_exec_later(s, a, "appt_insert", 9, p, e);
 }
 
 int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, struct appt *out,
@@ -160,10 +168,11 @@ int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, s
 
 int store_appt_reschedule(struct store *s, struct arena *a, struct appt *ap, struct err *e)
 {
-	const char *p[4] = { ap->id, i64_text(a, ap->start_ms), i64_text(a, ap->end_ms),
-			     i64_text(a, ap->updated_ms) };
+	const char *p[6] = { ap->id, i64_text(a, ap->start_ms), i64_text(a, ap->end_ms),
+			     i64_text(a, ap->updated_ms), arena_printf(a, "%d", ap->buffer_before),
+			     arena_printf(a, "%d", ap->buffer_after) };
 
-	if (store_exec_later(s, a, "appt_reschedule", 4, p, e))
+	if (store_exec_later(s, a, "appt_reschedule", 6, p, e))
 		return -1;
 	ap->version++;
 	return 0;
@@ -223,15 +232,16 @@ int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, i
 int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *f,
 		    struct appt **out, int *n, struct err *e)
 {
-	const char *p[8] = {
+	const char *p[9] = {
 		f->provider_id, f->patient_id, f->status,
 		f->from_ms == INT64_MIN ? NULL : i64_text(a, f->from_ms),
 		f->to_ms == INT64_MAX ? NULL : i64_text(a, f->to_ms),
 		f->has_after ? i64_text(a, f->after_start_ms) : NULL,
 		f->has_after ? f->after_id : NULL,
 		arena_printf(a, "%d", f->limit + 1),
+		f->service_id,
 	};
-	PGresult *r = store_exec(s, a, "appt_list", 8, p, e);
+	PGresult *r = store_exec(s, a, "appt_list", 9, p, e);
 	int i;
 
 	if (!r)

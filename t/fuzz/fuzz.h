@@ -45,6 +45,7 @@ void fuzz_check_instant(int64_t ms);
 
 void fuzz_schedule(const uint8_t *data, size_t size);
 void fuzz_booking(const uint8_t *data, size_t size);
+void fuzz_service(const uint8_t *data, size_t size);
 void fuzz_reschedule(const uint8_t *data, size_t size);
 void fuzz_webhook(const uint8_t *data, size_t size);
 void fuzz_query(const uint8_t *data, size_t size);

@@ -61,6 +61,7 @@ static int feed(const char *kind, const char *name, void (*fn)(const uint8_t *, 
 
 TARGET(schedule)
 TARGET(booking)
+TARGET(service)
 TARGET(reschedule)
 TARGET(webhook)
 TARGET(query)
@@ -73,6 +74,7 @@ void suite_regress(void)
 
 	TEST_ADD(s, test_schedule);
 	TEST_ADD(s, test_booking);
+	TEST_ADD(s, test_service);
 	TEST_ADD(s, test_reschedule);
 	TEST_ADD(s, test_webhook);
 	TEST_ADD(s, test_query);
