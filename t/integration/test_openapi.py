@@ -607,6 +607,52 @@ def drive_operations(drive):
     drive("GET", cal, 422, {"providerId": pid}, query=DUP)
     keyed_cases(drive, "GET", cal, {"providerId": pid})
 
+    # Services
+    svcs = "/api/providers/{providerId}/services"
+    svc = "/api/providers/{providerId}/services/{serviceId}"
+    sids = {"providerId": pid, "serviceId": "openapi-yoga"}
+    sbody = {"name": "Yoga", "duration": 60, "capacity": 8, "limits": {"perDay": 2}, "bufferAfter": None}
+    drive("PUT", svc, 201, sids, body=sbody)
+    drive("PUT", svc, 200, sids, body=sbody)                           # unchanged
+    drive("PUT", svc, 200, sids, body=dict(sbody, bufferAfter=15))
+    drive("PUT", svc, 404, {"serviceId": "yoga"}, body=sbody)         # unknown provider
+    drive("PUT", svc, 404, {"providerId": "nope", "serviceId": "yoga"}, body=sbody)
+    drive("PUT", svc, 404, {"providerId": pid, "serviceId": "Yoga"}, body=sbody)
+    drive("PUT", svc, 422, {"providerId": pid, "serviceId": "default"}, body=sbody)
+    drive("PUT", svc, 422, sids, body={"name": "", "duration": 4, "limits": {"perWeek": 0}})
+    drive("PUT", svc, 422, sids, body=[1])
+    drive("PUT", svc, 422, sids, body=sbody, query=DUP)
+    body_cases(drive, "PUT", svc, sids, sbody)
+    keyed_cases(drive, "PUT", svc, sids, sbody, "admin")
+
+    drive("GET", svc, 200, sids)
+    drive("GET", svc, 200, {"providerId": pid, "serviceId": "default"}, key="read")
+    drive("GET", svc, 404, {"providerId": pid, "serviceId": "nope"})
+    drive("GET", svc, 404, {"providerId": pid, "serviceId": "-nope"})
+    drive("GET", svc, 404, {"serviceId": "default"})
+    drive("GET", svc, 404, {"providerId": "nope", "serviceId": "default"})
+    drive("GET", svc, 422, sids, query=DUP)
+    keyed_cases(drive, "GET", svc, sids)
+
+    drive("DELETE", svc, 422, {"providerId": pid, "serviceId": "default"})
+    drive("DELETE", svc, 422, sids, query=DUP)
+    keyed_cases(drive, "DELETE", svc, sids, scope="admin")
+    drive("DELETE", svc, 200, sids)
+    drive("DELETE", svc, 200, sids)                                    # already retired
+    drive("DELETE", svc, 404, {"providerId": pid, "serviceId": "nope"})
+    drive("DELETE", svc, 404, {"providerId": pid, "serviceId": "a" * 64})
+    drive("DELETE", svc, 404, {"serviceId": "yoga"})
+    r = drive("GET", svc, 200, sids)
+    assert r is None or r.json["active"] is False, r
+
+    r = drive("GET", svcs, 200, {"providerId": pid})
+    assert r is None or [s["serviceId"] for s in r.json["services"]] == ["default", "openapi-yoga"], r
+    drive("GET", svcs, 200, {"providerId": pid}, key="read")
+    drive("GET", svcs, 404)
+    drive("GET", svcs, 404, {"providerId": "nope"})
+    drive("GET", svcs, 422, {"providerId": pid}, query=DUP)
+    keyed_cases(drive, "GET", svcs, {"providerId": pid})
+
     # Events
     ev = "/api/events"
     r = drive("GET", ev, 200, query={"after": 0, "limit": 20})
