@@ -38,6 +38,17 @@ int codec_sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
 		       struct sched *out, struct err *e);
 /* The GET shape (without providerId/createdAt/updatedAt). Caller owns it. */
 cJSON *codec_sched_encode(const struct sched *s);
+/*
+ * A `limits` value at path ("limits", or a service's): absent or null is no
+ * limit; otherwise an object whose keys perDay and perWeek are each absent,
+ * null or an integer 1..SCHED_MAX_LIMIT (any other key is refused). Fills
+ * *per_day and *per_week (0 = none) and returns 0, or adds 422 details at
+ * path, path.perDay, path.perWeek or path.<key> and returns -1.
+ */
+int codec_limits_decode(const cJSON *v, const char *path, int *per_day, int *per_week,
+			struct err *e);
+/* {"perDay": n | null, "perWeek": n | null} (0 = null). Caller owns it. */
+cJSON *codec_limits_encode(int per_day, int per_week);
 
 int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
 /* {"startTime": "..."} */
