@@ -155,6 +155,8 @@ static int limits_allow(struct pass *p, int64_t s)
 
 static void pass_init(struct pass *p, const struct slot_ctx *c, int32_t date)
 {
+	int64_t longest = 0;
+	int32_t max_xb = 0, max_xa = 0;
 	size_t i;
 
 	memset(p, 0, sizeof *p);
@@ -162,16 +164,18 @@ static void pass_init(struct pass *p, const struct slot_ctx *c, int32_t date)
 	p->dur = (int64_t)c->svc->duration * 60;
 	p->sb = (int64_t)c->svc->buffer_before * 60;
 	p->sa = (int64_t)c->svc->buffer_after * 60;
+	/* In locals: stores through p could alias the entries, and would be redone each turn. */
 	for (i = 0; i < c->nbusy; i++) {
 		const struct slot_entry *x = &c->busy[i];
+		int64_t len = x->end - x->start;
 
-		if (x->end - x->start > p->longest)
-			p->longest = x->end - x->start;
-		if (x->buffer_before > p->max_xb)
-			p->max_xb = x->buffer_before;
-		if (x->buffer_after > p->max_xa)
-			p->max_xa = x->buffer_after;
+		longest = len > longest ? len : longest;
+		max_xb = x->buffer_before > max_xb ? x->buffer_before : max_xb;
+		max_xa = x->buffer_after > max_xa ? x->buffer_after : max_xa;
 	}
+	p->longest = longest;
+	p->max_xb = max_xb;
+	p->max_xa = max_xa;
 	p->limited = c->sched->limit_day || c->sched->limit_week || c->svc->limit_day ||
 		     c->svc->limit_week;
 	/* Candidates of `date` start on local dates date - 1 .. date + 1 at the very most. */
