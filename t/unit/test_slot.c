@@ -307,247 +307,232 @@ static struct slot_entry entry(const char *iso, int minutes, int before, int aft
 	return x;
 }
 
+/* A schedule open every day start..end, its default service (key 0), no entries yet. */
+struct fixture {
+	struct sched s;
+	struct slot_service v;
+	struct slot_entry busy[4];
+	struct slot_ctx c;
+	struct slot out[SLOT_MAX_PER_DATE];
+};
+
+static void fixture(struct fixture *f, const char *tz, int duration, int start, int end)
+{
+	base_sched(&f->s, tz, duration);
+	every_day(&f->s, start, end);
+	slot_service_default(&f->s, 0, &f->v);
+	memset(f->busy, 0, sizeof f->busy);
+	f->c = (struct slot_ctx){ &f->s, &f->v, 0, f->busy, 0, NULL };
+}
+
 static void test_seats_share_a_session(void)
 {
-	struct sched s;
-	struct slot out[SLOT_MAX_PER_DATE];
-	struct slot_entry busy[3];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 0, NULL };
+	struct fixture f;
 	int i;
 
-	base_sched(&s, "UTC", 60);
-	every_day(&s, 9 * 60, 12 * 60);
-	slot_service_default(&s, 1, &v);
-	v.slot_interval = 30;
-	v.capacity = 3;
+	fixture(&f, "UTC", 60, 9 * 60, 12 * 60);
+	f.v.key = 1;
+	f.v.slot_interval = 30;
+	f.v.capacity = 3;
 	for (i = 0; i < 3; i++)
-		busy[i] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 1);
+		f.busy[i] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 1);
 	/* Nothing booked: 09:00 .. 11:00, every one with 3 seats. */
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 5);
-	CU_ASSERT_EQUAL(out[2].seats_left, 3);
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 5);
+	CU_ASSERT_EQUAL(f.out[2].seats_left, 3);
 	/* One seat at 10:00: 10:00 stays (the seats never conflict), 09:30 and 10:30 overlap it. */
-	c.nbusy = 1;
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 3);
-	CU_ASSERT_EQUAL(out[0].start, utc("2027-03-15T09:00:00Z"));
-	CU_ASSERT_EQUAL(out[0].seats_left, 3);
-	CU_ASSERT_EQUAL(out[1].start, utc("2027-03-15T10:00:00Z"));
-	CU_ASSERT_EQUAL(out[1].seats_left, 2);
-	CU_ASSERT_EQUAL(out[2].start, utc("2027-03-15T11:00:00Z"));
-	c.nbusy = 2;
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 3);
-	CU_ASSERT_EQUAL(out[1].seats_left, 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 1);
+	f.c.nbusy = 1;
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 3);
+	CU_ASSERT_EQUAL(f.out[0].start, utc("2027-03-15T09:00:00Z"));
+	CU_ASSERT_EQUAL(f.out[0].seats_left, 3);
+	CU_ASSERT_EQUAL(f.out[1].start, utc("2027-03-15T10:00:00Z"));
+	CU_ASSERT_EQUAL(f.out[1].seats_left, 2);
+	CU_ASSERT_EQUAL(f.out[2].start, utc("2027-03-15T11:00:00Z"));
+	f.c.nbusy = 2;
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 3);
+	CU_ASSERT_EQUAL(f.out[1].seats_left, 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 1);
 	/* Full: the session is no longer offered, and still blocks its neighbours. */
-	c.nbusy = 3;
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 2);
-	CU_ASSERT_EQUAL(out[1].start, utc("2027-03-15T11:00:00Z"));
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T09:30:00Z")), 0);
+	f.c.nbusy = 3;
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 2);
+	CU_ASSERT_EQUAL(f.out[1].start, utc("2027-03-15T11:00:00Z"));
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T09:30:00Z")), 0);
 	/* Another service's entry at the same start is no seat: it conflicts. */
-	c.nbusy = 1;
-	busy[0].service = 2;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 2);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 0);
+	f.c.nbusy = 1;
+	f.busy[0].service = 2;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 2);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 0);
 	/* The capacity-1 default, as today: one booking takes the slot. */
-	busy[0].service = 0;
-	slot_service_default(&s, 0, &v);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T11:00:00Z")), 1);
+	f.busy[0].service = 0;
+	slot_service_default(&f.s, 0, &f.v);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T11:00:00Z")), 1);
 }
 
 static void test_asymmetric_buffers(void)
 {
-	struct sched s;
-	struct slot_entry busy[1];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 1, NULL };
+	struct fixture f;
 
-	base_sched(&s, "UTC", 30);
-	every_day(&s, 8 * 60, 13 * 60);
-	slot_service_default(&s, 0, &v);
-	v.slot_interval = 5;
-	v.buffer_before = 10;
+	fixture(&f, "UTC", 30, 8 * 60, 13 * 60);
+	f.c.nbusy = 1;
+	f.v.slot_interval = 5;
+	f.v.buffer_before = 10;
 	/* Booked 10:00-10:30 with 20 minutes after it: s >= 10:30 + 20 + 10, or s + 30 <= 10:00. */
-	busy[0] = entry("2027-03-15T10:00:00Z", 30, 0, 20, 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T09:30:00Z")), 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T09:35:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:55:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T11:00:00Z")), 1);
+	f.busy[0] = entry("2027-03-15T10:00:00Z", 30, 0, 20, 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T09:30:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T09:35:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:55:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T11:00:00Z")), 1);
 	/* The entry's 15 minutes before it meet the service's 5 after: s + 30 + 5 + 15 <= 10:00. */
-	busy[0].buffer_before = 15 * 60;
-	v.buffer_after = 5;
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T09:10:00Z")), 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T09:15:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T11:00:00Z")), 1);
+	f.busy[0].buffer_before = 15 * 60;
+	f.v.buffer_after = 5;
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T09:10:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T09:15:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T11:00:00Z")), 1);
 	/* Without the service's buffer before, only the entry's 20 after remain. */
-	v.buffer_before = 0;
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:45:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:50:00Z")), 1);
+	f.v.buffer_before = 0;
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:45:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:50:00Z")), 1);
 	/* Buffers reach outside working hours: an entry at 13:30 with 45 before: s + 30 + 5 + 45 <= 13:30. */
-	busy[0] = entry("2027-03-15T13:30:00Z", 30, 45, 0, 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T12:10:00Z")), 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T12:15:00Z")), 0);
+	f.busy[0] = entry("2027-03-15T13:30:00Z", 30, 45, 0, 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T12:10:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T12:15:00Z")), 0);
 }
 
 static void test_per_day_on_23_and_25_hour_days(void)
 {
-	struct sched s;
-	struct slot out[SLOT_MAX_PER_DATE];
-	struct slot_entry busy[3];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 2, NULL };
+	struct fixture f;
 
-	base_sched(&s, "Europe/Berlin", 60);
-	every_day(&s, 0, 1440);
-	slot_service_default(&s, 0, &v);
+	fixture(&f, "Europe/Berlin", 60, 0, 1440);
+	f.c.nbusy = 2;
 	/* 2027-03-28 has 23 hours: sessions at its local 00:00 (still CET) and 23:00 (CEST). */
-	busy[0] = entry("2027-03-27T23:00:00Z", 60, 0, 0, 0);
-	busy[1] = entry("2027-03-28T21:00:00Z", 60, 0, 0, 0);
-	s.limit_day = 2;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-28"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-27"), out), 24);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-29"), out), 24);
-	s.limit_day = 3;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-28"), out), 21);
+	f.busy[0] = entry("2027-03-27T23:00:00Z", 60, 0, 0, 0);
+	f.busy[1] = entry("2027-03-28T21:00:00Z", 60, 0, 0, 0);
+	f.s.limit_day = 2;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-28"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-27"), f.out), 24);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-29"), f.out), 24);
+	f.s.limit_day = 3;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-28"), f.out), 21);
 	/* 2027-10-31 has 25 hours: 00:00 (CEST), the second 02:00 (CET), 23:00 (CET). */
-	busy[0] = entry("2027-10-30T22:00:00Z", 60, 0, 0, 0);
-	busy[1] = entry("2027-10-31T01:00:00Z", 60, 0, 0, 0);
-	busy[2] = entry("2027-10-31T22:00:00Z", 60, 0, 0, 0);
-	c.nbusy = 3;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-10-31"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-10-30"), out), 24);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-11-01"), out), 24);
-	s.limit_day = 4;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-10-31"), out), 22);
+	f.busy[0] = entry("2027-10-30T22:00:00Z", 60, 0, 0, 0);
+	f.busy[1] = entry("2027-10-31T01:00:00Z", 60, 0, 0, 0);
+	f.busy[2] = entry("2027-10-31T22:00:00Z", 60, 0, 0, 0);
+	f.c.nbusy = 3;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-10-31"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-10-30"), f.out), 24);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-11-01"), f.out), 24);
+	f.s.limit_day = 4;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-10-31"), f.out), 22);
 	/* The first 02:00 (00:00Z) is free and offered, since a fourth session may open. */
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-10-31T00:00:00Z")), 1);
-	s.limit_day = 3;
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-10-31T00:00:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-10-30T21:00:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-10-31T00:00:00Z")), 1);
+	f.s.limit_day = 3;
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-10-31T00:00:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-10-30T21:00:00Z")), 1);
 }
 
 static void test_per_week_across_week_boundary(void)
 {
-	struct sched s;
-	struct slot out[SLOT_MAX_PER_DATE];
-	struct slot_entry busy[1];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 1, NULL };
+	struct fixture f;
 
-	base_sched(&s, "America/New_York", 30);
-	every_day(&s, 0, 1440);
-	slot_service_default(&s, 0, &v);
-	s.limit_week = 1;
+	fixture(&f, "America/New_York", 30, 0, 1440);
+	f.c.nbusy = 1;
+	f.s.limit_week = 1;
 	/* Sunday 2027-03-21 23:30 EDT is Monday 03:30 in UTC: it counts for the week of the 15th. */
-	busy[0] = entry("2027-03-22T03:30:00Z", 30, 0, 0, 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-20"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-21"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-22"), out), 48);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-22T04:00:00Z")), 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-22T03:00:00Z")), 0);
+	f.busy[0] = entry("2027-03-22T03:30:00Z", 30, 0, 0, 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-20"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-21"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-22"), f.out), 48);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-22T04:00:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-22T03:00:00Z")), 0);
 	/* Monday 00:00 EDT instead: the Sunday before is another week. */
-	busy[0] = entry("2027-03-22T04:00:00Z", 30, 0, 0, 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-21"), out), 48);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-22"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-28"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-29"), out), 48);
+	f.busy[0] = entry("2027-03-22T04:00:00Z", 30, 0, 0, 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-21"), f.out), 48);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-22"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-28"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-29"), f.out), 48);
 	/* The service's own weekly limit does the same, for its own sessions. */
-	s.limit_week = 0;
-	v.limit_week = 1;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-28"), out), 0);
-	busy[0].service = 5;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-28"), out), 48);
+	f.s.limit_week = 0;
+	f.v.limit_week = 1;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-28"), f.out), 0);
+	f.busy[0].service = 5;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-28"), f.out), 48);
 }
 
 static void test_seat_beats_limit(void)
 {
-	struct sched s;
-	struct slot out[SLOT_MAX_PER_DATE];
-	struct slot_entry busy[1];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 1, NULL };
+	struct fixture f;
 
-	base_sched(&s, "UTC", 60);
-	every_day(&s, 9 * 60, 12 * 60);
-	slot_service_default(&s, 0, &v);
-	v.capacity = 2;
-	s.limit_day = 1;
-	busy[0] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 0);
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 1);
-	CU_ASSERT_EQUAL(out[0].start, utc("2027-03-15T10:00:00Z"));
-	CU_ASSERT_EQUAL(out[0].seats_left, 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T09:00:00Z")), 0);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 1);
-	s.limit_day = 0;
-	v.limit_day = 1;
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 1);
-	CU_ASSERT_EQUAL(out[0].seats_left, 1);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-16"), out), 3);
+	fixture(&f, "UTC", 60, 9 * 60, 12 * 60);
+	f.c.nbusy = 1;
+	f.v.capacity = 2;
+	f.s.limit_day = 1;
+	f.busy[0] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 1);
+	CU_ASSERT_EQUAL(f.out[0].start, utc("2027-03-15T10:00:00Z"));
+	CU_ASSERT_EQUAL(f.out[0].seats_left, 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T09:00:00Z")), 0);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 1);
+	f.s.limit_day = 0;
+	f.v.limit_day = 1;
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 1);
+	CU_ASSERT_EQUAL(f.out[0].seats_left, 1);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-16"), f.out), 3);
 }
 
 static void test_service_limit_counts_own_sessions(void)
 {
-	struct sched s;
-	struct slot out[SLOT_MAX_PER_DATE];
-	struct slot_entry busy[2];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 1, NULL };
+	struct fixture f;
 
-	base_sched(&s, "UTC", 60);
-	every_day(&s, 9 * 60, 17 * 60);
-	slot_service_default(&s, 1, &v);
-	v.limit_day = 1;
-	busy[0] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 2);
-	busy[1] = entry("2027-03-15T14:00:00Z", 60, 0, 0, 1);
+	fixture(&f, "UTC", 60, 9 * 60, 17 * 60);
+	f.v.key = 1;
+	f.c.nbusy = 1;
+	f.v.limit_day = 1;
+	f.busy[0] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 2);
+	f.busy[1] = entry("2027-03-15T14:00:00Z", 60, 0, 0, 1);
 	/* Service 2's session does not count for service 1's limit. */
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 7);
-	c.nbusy = 2;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-16"), out), 8);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 7);
+	f.c.nbusy = 2;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-16"), f.out), 8);
 	/* Service 2 asked about: its own one session, under a limit of 2. */
-	v.key = 2;
-	v.limit_day = 2;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 6);
+	f.v.key = 2;
+	f.v.limit_day = 2;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 6);
 	/* The provider's limit counts both services. */
-	v.limit_day = 0;
-	s.limit_day = 2;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 0);
-	s.limit_day = 3;
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 6);
+	f.v.limit_day = 0;
+	f.s.limit_day = 2;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 0);
+	f.s.limit_day = 3;
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 6);
 }
 
 static void test_ignore_leaves_the_counts(void)
 {
-	struct sched s;
-	struct slot out[SLOT_MAX_PER_DATE];
-	struct slot_entry busy[2];
-	struct slot_service v;
-	struct slot_ctx c = { &s, &v, 0, busy, 1, NULL };
+	struct fixture f;
 
-	base_sched(&s, "UTC", 60);
-	every_day(&s, 9 * 60, 12 * 60);
-	slot_service_default(&s, 0, &v);
-	s.limit_day = 1;
-	busy[0] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 0);
-	busy[1] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 0);
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 0);
+	fixture(&f, "UTC", 60, 9 * 60, 12 * 60);
+	f.c.nbusy = 1;
+	f.s.limit_day = 1;
+	f.busy[0] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 0);
+	f.busy[1] = entry("2027-03-15T10:00:00Z", 60, 0, 0, 0);
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 0);
 	/* Rescheduling the only booking of the day: the day is free again, its own time included. */
-	c.ignore = &busy[0];
-	CU_ASSERT_EQUAL(slot_list_for_date(&c, date("2027-03-15"), out), 3);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T11:00:00Z")), 1);
+	f.c.ignore = &f.busy[0];
+	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 3);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T11:00:00Z")), 1);
 	/* One seat of two moving: the session stays, with one seat free, and still counts. */
-	v.capacity = 2;
-	c.nbusy = 2;
-	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&c, date("2027-03-15"), out), 1);
-	CU_ASSERT_EQUAL(out[0].start, utc("2027-03-15T10:00:00Z"));
-	CU_ASSERT_EQUAL(out[0].seats_left, 1);
-	c.ignore = &busy[1];
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 1);
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T11:00:00Z")), 0);
-	c.ignore = NULL;
-	CU_ASSERT_EQUAL(slot_bookable(&c, utc("2027-03-15T10:00:00Z")), 0);
+	f.v.capacity = 2;
+	f.c.nbusy = 2;
+	CU_ASSERT_EQUAL_FATAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 1);
+	CU_ASSERT_EQUAL(f.out[0].start, utc("2027-03-15T10:00:00Z"));
+	CU_ASSERT_EQUAL(f.out[0].seats_left, 1);
+	f.c.ignore = &f.busy[1];
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T11:00:00Z")), 0);
+	f.c.ignore = NULL;
+	CU_ASSERT_EQUAL(slot_bookable(&f.c, utc("2027-03-15T10:00:00Z")), 0);
 }
 
 /* ---------------------------------------------------------------- model */
