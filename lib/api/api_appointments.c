@@ -63,10 +63,11 @@ static int check_slot(struct api_ctx *c, struct http_req *req, const char *provi
 		      const char *config, int64_t start_ms, const char *except, struct sched *s,
 		      struct err *e)
 {
-	struct slot_busy *busy;
+	struct slot_entry *busy;
 	size_t nbusy;
 	int64_t lo, hi;
 	int32_t d;
+	struct slot_service svc;
 	struct slot_ctx sc;
 
 	if (api_sched_from_config(c, req, config, s, e))
@@ -77,7 +78,9 @@ static int check_slot(struct api_ctx *c, struct http_req *req, const char *provi
 	slot_busy_window(d - 1, d + 1, &lo, &hi);
 	if (store_appt_busy(c->store, req->arena, provider, lo, hi, &busy, &nbusy, except, e))
 		return -1;
-	sc = (struct slot_ctx){ s, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
+	api_entries_as_default(busy, nbusy, s);
+	slot_service_default(s, 0, &svc);
+	sc = (struct slot_ctx){ s, &svc, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
 	if (!slot_bookable(&sc, start_ms / 1000))
 		return slot_unavailable(e);
 	return 0;

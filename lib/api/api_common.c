@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "engine/civil.h"
 #include "engine/sched.h"
+#include "engine/slot.h"
 #include "store/store.h"
 
 static void free_json(void *p)
@@ -36,6 +37,17 @@ int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *c
 		return ERR_INTERNAL(e, "Internal server error.");
 	}
 	return 0;
+}
+
+void api_entries_as_default(struct slot_entry *busy, size_t n, const struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		busy[i].buffer_before = s->buffer_before * 60;
+		busy[i].buffer_after = s->buffer_after * 60;
+		busy[i].service = 0;
+	}
 }
 
 int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,

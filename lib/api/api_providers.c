@@ -18,7 +18,7 @@
 #define AVAILABILITY_MAX_DAYS 62
 
 /* What an availability read fetches at least: later reads inside it need no appointments. */
-#define BUSY_WINDOW_S (96 * 86400) /* a 62-day range starting up to a month later still fits */
+#define BUSY_WINDOW_S (112 * 86400) /* a 62-day range's window (weeks included) starting up to a month later still fits */
 
 static int provider_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
 {
@@ -39,6 +39,12 @@ int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_r
 	if (provider_id(req, id, e) || codec_sched_decode(req->json, c->tzc, req->arena, &s, e))
 		return -1;
 	canon = codec_sched_encode(&s);
+	/*
+	 * Stored without limits when there are none, exactly as before limits
+	 * existed, so re-posting an unchanged older schedule still changes nothing.
+	 */
+	if (!s.limit_day && !s.limit_week)
+		cJSON_DeleteItemFromObjectCaseSensitive(canon, "limits");
 	text = cJSON_PrintUnformatted(canon);
 	cJSON_Delete(canon);
 	rc = store_begin(c->store, e);
@@ -130,11 +136,12 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	int single;
 	int64_t lo, hi, fetch_hi;
 	const char *config;
-	struct slot_busy *busy;
+	struct slot_entry *busy;
 	size_t nbusy;
 	struct sched s;
 	struct cache_sched_entry *hit;
 	uint32_t xmin;
+	struct slot_service svc;
 	struct slot_ctx sc;
 	struct slot *slots;
 
@@ -149,9 +156,10 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	if (config) {
 		if (api_sched_from_config(c, req, config, &s, e))
 			return -1;
+		api_entries_as_default(busy, nbusy, &s);
 		cache_sched_put(&c->scheds, id, xmin, &s, busy, nbusy, lo, fetch_hi, req->now_ms);
 	} else if (hit && hit->xmin == xmin) {
-		/* Unchanged. Nothing else touches the entry during this request. */
+		/* Unchanged, entries' buffers included. Nothing else touches the entry during this request. */
 		s = hit->s;
 		busy = hit->busy;
 		nbusy = hit->nbusy;
@@ -159,7 +167,8 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	} else {
 		return ERR_INTERNAL(e, "Internal server error.");
 	}
-	sc = (struct slot_ctx){ &s, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
+	slot_service_default(&s, 0, &svc);
+	sc = (struct slot_ctx){ &s, &svc, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
 	slots = arena_alloc(req->arena, sizeof *slots * SLOT_MAX_PER_DATE);
 	resp->status = 200;
 	if (single) {

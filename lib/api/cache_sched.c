@@ -59,7 +59,7 @@ static void *dup_array(const void *p, size_t n, size_t size)
 }
 
 void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
-		     const struct slot_busy *busy, size_t nbusy, int64_t lo, int64_t hi,
+		     const struct slot_entry *busy, size_t nbusy, int64_t lo, int64_t hi,
 		     int64_t now_ms)
 {
 	struct cache_sched_entry *x = NULL;

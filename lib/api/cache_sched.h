@@ -33,7 +33,7 @@ struct cache_sched_entry {
 	unsigned used;               /* the cache's clock when last used */
 	struct sched s;              /* s.overrides is the entry's own (malloc) */
 	int64_t busy_lo, busy_hi;    /* busy holds every appointment overlapping [lo, hi) */
-	struct slot_busy *busy;      /* the entry's own (malloc) */
+	struct slot_entry *busy;      /* the entry's own (malloc) */
 	size_t nbusy;
 };
 
@@ -59,7 +59,7 @@ void cache_sched_touch(struct cache_sched *c, struct cache_sched_entry *x);
  * keeps nothing (and forgets what it had of id).
  */
 void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
-		     const struct slot_busy *busy, size_t nbusy, int64_t lo, int64_t hi,
+		     const struct slot_entry *busy, size_t nbusy, int64_t lo, int64_t hi,
 		     int64_t now_ms);
 /* Frees every entry; the cache is empty and usable again. */
 void cache_sched_free(struct cache_sched *c);

@@ -145,6 +145,7 @@ cJSON *codec_availability_encode(const char *provider_id, int32_t date, const ch
 
 		add_instant(s, "startTime", slots[i].start * 1000);
 		add_instant(s, "endTime", (slots[i].start + (int64_t)duration_min * 60) * 1000);
+		cJSON_AddNumberToObject(s, "seatsLeft", slots[i].seats_left);
 		cJSON_AddItemToArray(arr, s);
 	}
 	return o;

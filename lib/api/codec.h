@@ -39,6 +39,24 @@ int codec_sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
 		       struct sched *out, struct err *e);
 /* The GET shape (without providerId/createdAt/updatedAt). Caller owns it. */
 cJSON *codec_sched_encode(const struct sched *s);
+/*
+ * A `limits` value at path ("limits", or a service's): absent or null is no
+ * limit; otherwise an object whose keys perDay and perWeek are each absent,
+ * null or an integer 1..SCHED_MAX_LIMIT (any other key is refused). Fills
+ * *per_day and *per_week (0 = none) and returns 0, or adds 422 details at
+ * path, path.perDay, path.perWeek or path.<key> and returns -1.
+ */
+/*
+ * An optional integer member `key` of obj in [lo, hi]: 1 with *out set, 0
+ * when absent or null, -1 with a 422 at path ("must be an integer", "must
+ * be between lo and hi").
+ */
+int codec_int_field(const cJSON *obj, const char *key, const char *path, long lo, long hi,
+		    int *out, struct err *e);
+int codec_limits_decode(const cJSON *v, const char *path, int *per_day, int *per_week,
+			struct err *e);
+/* {"perDay": n | null, "perWeek": n | null} (0 = null). Caller owns it. */
+cJSON *codec_limits_encode(int per_day, int per_week);
 
 int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
 /* {"startTime": "..."} */

@@ -7,7 +7,8 @@
  * the decoder keeps going after the first error so one 422 lists them all.
  * Unknown top-level fields are ignored (the original service ignored them,
  * and its clients may still send them); null in an optional field means its
- * default.
+ * default. Inside `limits`, which is new, an unknown key is refused: a typo
+ * must not silently mean "no limit".
  */
 #include "api/codec.h"
 
@@ -19,9 +20,8 @@
 #include "engine/civil.h"
 #include "engine/tz.h"
 
-/* Reads an integer field; 1 if present and valid, 0 if absent/null, -1 if bad. */
-static int int_field(const cJSON *obj, const char *key, long lo, long hi, int *out,
-		     struct err *e)
+int codec_int_field(const cJSON *obj, const char *key, const char *path, long lo, long hi,
+		    int *out, struct err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	double d;
@@ -30,15 +30,21 @@ static int int_field(const cJSON *obj, const char *key, long lo, long hi, int *o
 		return 0;
 	d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
 	if (!isfinite(d) || d != floor(d)) {
-		err_field(e, key, "must be an integer");
+		err_field(e, path, "must be an integer");
 		return -1;
 	}
 	if (d < (double)lo || d > (double)hi) {
-		err_field(e, key, "must be between %ld and %ld", lo, hi);
+		err_field(e, path, "must be between %ld and %ld", lo, hi);
 		return -1;
 	}
 	*out = (int)d;
 	return 1;
+}
+
+static int int_field(const cJSON *obj, const char *key, long lo, long hi, int *out,
+		     struct err *e)
+{
+	return codec_int_field(obj, key, key, lo, hi, out, e);
 }
 
 /*
@@ -250,6 +256,50 @@ static int decode_overrides(const cJSON *v, struct arena *a, struct sched *out,
 	return bad ? -1 : 0;
 }
 
+int codec_limits_decode(const cJSON *v, const char *path, int *per_day, int *per_week,
+			struct err *e)
+{
+	const cJSON *k;
+	char p[160];
+	int bad = 0;
+
+	*per_day = *per_week = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsObject(v)) {
+		err_field(e, path, "must be null or an object {\"perDay\", \"perWeek\"}");
+		return -1;
+	}
+	cJSON_ArrayForEach(k, v)
+		if (strcmp(k->string, "perDay") != 0 && strcmp(k->string, "perWeek") != 0) {
+			key_path(p, sizeof p, path, k->string);
+			err_field(e, p, "is not a limit (perDay, perWeek)");
+			bad = 1;
+		}
+	snprintf(p, sizeof p, "%s.perDay", path);
+	if (codec_int_field(v, "perDay", p, 1, SCHED_MAX_LIMIT, per_day, e) < 0)
+		bad = 1;
+	snprintf(p, sizeof p, "%s.perWeek", path);
+	if (codec_int_field(v, "perWeek", p, 1, SCHED_MAX_LIMIT, per_week, e) < 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+cJSON *codec_limits_encode(int per_day, int per_week)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (per_day)
+		cJSON_AddNumberToObject(o, "perDay", per_day);
+	else
+		cJSON_AddNullToObject(o, "perDay");
+	if (per_week)
+		cJSON_AddNumberToObject(o, "perWeek", per_week);
+	else
+		cJSON_AddNullToObject(o, "perWeek");
+	return o;
+}
+
 int codec_sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
 		       struct sched *out, struct err *e)
 {
@@ -296,6 +346,9 @@ int codec_sched_decode(const cJSON *body, struct tz_cache *tzc, struct arena *a,
 		      e) < 0)
 		bad = 1;
 	if (decode_overrides(cJSON_GetObjectItemCaseSensitive(body, "dateOverrides"), a, out, e))
+		bad = 1;
+	if (codec_limits_decode(cJSON_GetObjectItemCaseSensitive(body, "limits"), "limits",
+				&out->limit_day, &out->limit_week, e))
 		bad = 1;
 	return bad ? -1 : 0;
 }
@@ -345,5 +398,6 @@ cJSON *codec_sched_encode(const struct sched *s)
 		cJSON_AddItemToObject(ov, date,
 				      encode_intervals(s->overrides[i].iv, s->overrides[i].n));
 	}
+	cJSON_AddItemToObject(o, "limits", codec_limits_encode(s->limit_day, s->limit_week));
 	return o;
 }

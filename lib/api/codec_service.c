@@ -5,7 +5,6 @@
  */
 #include "api/codec_service.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,58 +43,12 @@ int codec_service_field(const cJSON *obj, const char *key, char out[SERVICE_ID_M
 	return 0;
 }
 
-int codec_int_field(const cJSON *obj, const char *key, const char *path, long lo, long hi,
-		    int *out, struct err *e)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	double d;
-
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-	if (!isfinite(d) || d != floor(d)) {
-		err_field(e, path, "must be an integer");
-		return -1;
-	}
-	if (d < (double)lo || d > (double)hi) {
-		err_field(e, path, "must be between %ld and %ld", lo, hi);
-		return -1;
-	}
-	*out = (int)d;
-	return 1;
-}
-
-int codec_limits_field(const cJSON *obj, int *per_day, int *per_week, struct err *e)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "limits");
-	int bad = 0;
-
-	*per_day = *per_week = 0;
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsObject(v)) {
-		err_field(e, "limits", "must be null or an object with perDay and perWeek");
-		return -1;
-	}
-	bad |= codec_int_field(v, "perDay", "limits.perDay", 1, SCHED_MAX_LIMIT, per_day, e) < 0;
-	bad |= codec_int_field(v, "perWeek", "limits.perWeek", 1, SCHED_MAX_LIMIT, per_week, e) < 0;
-	return bad ? -1 : 0;
-}
-
 static void add_int_or_null(cJSON *o, const char *key, int v, int null_value)
 {
 	if (v == null_value)
 		cJSON_AddNullToObject(o, key);
 	else
 		cJSON_AddNumberToObject(o, key, v);
-}
-
-void codec_limits_encode(cJSON *o, int per_day, int per_week)
-{
-	cJSON *l = cJSON_AddObjectToObject(o, "limits");
-
-	add_int_or_null(l, "perDay", per_day, 0);
-	add_int_or_null(l, "perWeek", per_week, 0);
 }
 
 /* An optional inheriting field: SERVICE_INHERIT when absent or null. */
@@ -142,7 +95,8 @@ int codec_service_decode(const cJSON *body, struct service *out, struct err *e)
 	out->capacity = 1;
 	bad |= codec_int_field(body, "capacity", "capacity", 1, SERVICE_MAX_CAPACITY,
 			       &out->capacity, e) < 0;
-	bad |= codec_limits_field(body, &out->limit_day, &out->limit_week, e);
+	bad |= codec_limits_decode(cJSON_GetObjectItemCaseSensitive(body, "limits"), "limits",
+				   &out->limit_day, &out->limit_week, e);
 	rc = cJSON_GetObjectItemCaseSensitive(body, "requiresConfirmation");
 	out->requires_confirmation = 0;
 	if (cJSON_IsBool(rc)) {
@@ -170,7 +124,7 @@ static void add_body_fields(cJSON *o, const struct service *sv)
 	add_int_or_null(o, "minimumNotice", sv->minimum_notice, SERVICE_INHERIT);
 	add_int_or_null(o, "bookingHorizonDays", sv->horizon_days, SERVICE_INHERIT);
 	cJSON_AddNumberToObject(o, "capacity", sv->capacity);
-	codec_limits_encode(o, sv->limit_day, sv->limit_week);
+	cJSON_AddItemToObject(o, "limits", codec_limits_encode(sv->limit_day, sv->limit_week));
 	cJSON_AddBoolToObject(o, "requiresConfirmation", sv->requires_confirmation);
 	cJSON_AddNumberToObject(o, "cancellationNotice", sv->cancellation_notice);
 	cJSON_AddNumberToObject(o, "rescheduleNotice", sv->reschedule_notice);

@@ -1,8 +1,7 @@
 /*
  * codec_service.h - a service (contract, "Services"): the PUT body decoded
  * and checked, its stored form, its response shape, and the `default`
- * service a provider's schedule defines. Shared field decoders of the
- * codecs (integers, limits) live here too.
+ * service a provider's schedule defines.
  */
 #ifndef APPOINTD_CODEC_SERVICE_H
 #define APPOINTD_CODEC_SERVICE_H
@@ -56,22 +55,5 @@ cJSON *codec_service_encode(const char *provider_id, const struct service *sv);
 /* The service `default` of a schedule; created_ms and updated_ms are the provider's. */
 void codec_service_default(const struct sched *s, int64_t created_ms, int64_t updated_ms,
 			   struct service *out);
-
-/*
- * An optional integer member `key` of obj in [lo, hi]: 1 with *out set, 0
- * when absent or null, -1 with a 422 at path ("must be an integer", "must
- * be between lo and hi").
- */
-int codec_int_field(const cJSON *obj, const char *key, const char *path, long lo, long hi,
-		    int *out, struct err *e);
-/*
- * The `limits` member of obj: null or absent is no limit; else an object
- * whose perDay and perWeek are each an integer 1..SCHED_MAX_LIMIT or null
- * (absent: null). Sets *per_day and *per_week (0: none); -1 with a 422 at
- * "limits", "limits.perDay" or "limits.perWeek".
- */
-int codec_limits_field(const cJSON *obj, int *per_day, int *per_week, struct err *e);
-/* Adds {"perDay": n|null, "perWeek": n|null} to o as "limits". */
-void codec_limits_encode(cJSON *o, int per_day, int per_week);
 
 #endif

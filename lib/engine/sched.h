@@ -23,7 +23,7 @@ struct tz_zone;
 #define SCHED_MAX_NOTICE (365 * 24 * 60)   /* a year of minutes */
 #define SCHED_MAX_HORIZON_DAYS 3660       /* ten years */
 #define SCHED_NO_HORIZON (-1)
-#define SCHED_MAX_LIMIT 10000             /* perDay, perWeek */
+#define SCHED_MAX_LIMIT 10000             /* limits.perDay and limits.perWeek */
 
 struct sched_interval {
 	int16_t start, end; /* minutes, start < end, 0..1440 */
@@ -48,6 +48,7 @@ struct sched {
 	int buffer_before, buffer_after;
 	int minimum_notice;
 	int horizon_days;           /* SCHED_NO_HORIZON for null */
+	int limit_day, limit_week;  /* limits.perDay, limits.perWeek: sessions of all services; 0 = none */
 	struct sched_day week[7];
 	int noverrides;
 	struct sched_override *overrides; /* sorted by date, from the arena */

@@ -6,75 +6,201 @@
  * intervals are clipped to the instants where that date begins and ends, so
  * a local date the zone skipped entirely (Pacific/Apia 2011-12-30) offers
  * nothing instead of repeating the next day's slots under its name.
+ *
+ * Limits count sessions by the local date of their start instant (never by
+ * hours since midnight), so 23- and 25-hour days need no special case. The
+ * counts are made once per slot_list_for_date() call, and only when some
+ * limit is set and a candidate would open a session.
  */
 #include "engine/slot.h"
 
+#include <string.h>
+
 #include "engine/civil.h"
 #include "engine/tz.h"
+
+/* Local offsets stay well within this of UTC: a local date lies inside [d - 2 days, d + 3 days) UTC. */
+#define SLOT_ZONE_REACH (2 * 86400)
+/* Days of session counts one call keeps: the two ISO weeks its candidates can fall in. */
+#define SLOT_COUNT_DAYS 14
+
+/* What one slot_list_for_date() call works with, computed once. */
+struct pass {
+	const struct slot_ctx *c;
+	int64_t dur, sb, sa;   /* the service's duration and buffers, seconds */
+	int64_t longest;       /* the longest entry, seconds */
+	int64_t max_xb, max_xa; /* the largest buffers of any entry, seconds */
+	int limited;           /* some limit of the provider or the service is set */
+	int counted;           /* all/own hold the counts from `first` */
+	int32_t first;         /* a Monday: all/own count sessions starting on first + i */
+	int all[SLOT_COUNT_DAYS], own[SLOT_COUNT_DAYS]; /* sessions of any service; of the service's */
+};
 
 static int64_t local_instant(const struct tz_zone *z, int32_t date, int minute)
 {
 	return tz_local_to_utc(z, (int64_t)date * 86400 + (int64_t)minute * 60);
 }
 
-/*
- * True when [s - Bb, s + D + Ba) meets [a - Bb, b + Ba) for a busy [a, b),
- * i.e. a < s + D + G and b > s - G with G = Bb + Ba.
- */
-static int conflicts(const struct slot_ctx *c, int64_t s, int64_t longest)
+/* Index of the first entry starting at or after t. */
+static size_t first_from(const struct slot_ctx *c, int64_t t)
 {
-	const struct sched *sc = c->sched;
-	int64_t gap = (int64_t)(sc->buffer_before + sc->buffer_after) * 60;
-	int64_t until = s + (int64_t)sc->duration * 60 + gap;
-	int64_t from = s - gap - longest;
 	size_t lo = 0, hi = c->nbusy;
 
-	/* First appointment starting at or after `from`: earlier ones end too soon. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (c->busy[mid].start < from)
+		if (c->busy[mid].start < t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < c->nbusy && c->busy[lo].start < until; lo++) {
-		if (&c->busy[lo] == c->ignore)
-			continue;
-		if (c->busy[lo].end > s - gap)
-			return 1;
-	}
-	return 0;
+	return lo;
 }
 
-static int64_t longest_busy(const struct slot_ctx *c)
+/*
+ * The seats already taken in session (service, s), or -1 when an entry that
+ * is not one of them conflicts with s: s < b + Xa + Sb and a < s + D + Sa + Xb.
+ * No entry starting before s - Sb - max Xa - longest can end late enough.
+ */
+static int seats_taken(const struct pass *p, int64_t s)
 {
-	int64_t m = 0;
+	const struct slot_ctx *c = p->c;
+	int64_t until = s + p->dur + p->sa + p->max_xb;
+	size_t i = first_from(c, s - p->sb - p->max_xa - p->longest);
+	int n = 0;
+
+	for (; i < c->nbusy && c->busy[i].start < until; i++) {
+		const struct slot_entry *x = &c->busy[i];
+
+		if (x == c->ignore)
+			continue;
+		if (x->start == s && x->service == c->svc->key) {
+			n++;
+			continue;
+		}
+		if (s < x->end + x->buffer_after + p->sb && x->start < s + p->dur + p->sa + x->buffer_before)
+			return -1;
+	}
+	return n;
+}
+
+/* True when entry i is the first counted seat of its session (equal starts are adjacent). */
+static int opens_session(const struct slot_ctx *c, size_t i)
+{
+	const struct slot_entry *x = &c->busy[i];
+	size_t j = i;
+
+	if (x == c->ignore)
+		return 0;
+	while (j-- > 0 && c->busy[j].start == x->start)
+		if (&c->busy[j] != c->ignore && c->busy[j].service == x->service)
+			return 0;
+	return 1;
+}
+
+/* Sessions starting on local dates first .. first + SLOT_COUNT_DAYS - 1: of any service, and of the service's. */
+static void count_sessions(const struct slot_ctx *c, int32_t first, int *all, int *own)
+{
+	int64_t end = (int64_t)(first + SLOT_COUNT_DAYS) * 86400 + SLOT_ZONE_REACH;
+	size_t i = first_from(c, (int64_t)first * 86400 - SLOT_ZONE_REACH);
+
+	memset(all, 0, sizeof(int) * SLOT_COUNT_DAYS);
+	memset(own, 0, sizeof(int) * SLOT_COUNT_DAYS);
+	for (; i < c->nbusy && c->busy[i].start < end; i++) {
+		int32_t k;
+
+		if (!opens_session(c, i))
+			continue;
+		k = slot_local_date(c->sched, c->busy[i].start) - first;
+		if (k < 0 || k >= SLOT_COUNT_DAYS)
+			continue;
+		all[k]++;
+		if (c->busy[i].service == c->svc->key)
+			own[k]++;
+	}
+}
+
+/* May a new session open at s: is every limit of the provider and of the service below its count? */
+static int limits_allow(struct pass *p, int64_t s)
+{
+	const struct sched *sc = p->c->sched;
+	const struct slot_service *sv = p->c->svc;
+	int32_t ld = slot_local_date(sc, s), monday = ld - civil_weekday(ld);
+	int all[SLOT_COUNT_DAYS], own[SLOT_COUNT_DAYS];
+	const int *a, *o;
+	int k, week_all = 0, week_own = 0;
+
+	if (monday >= p->first && monday + 7 <= p->first + SLOT_COUNT_DAYS) {
+		if (!p->counted) {
+			count_sessions(p->c, p->first, p->all, p->own);
+			p->counted = 1;
+		}
+		a = p->all + (monday - p->first);
+		o = p->own + (monday - p->first);
+	} else { /* a zone whose candidates stray further than any known one */
+		count_sessions(p->c, monday, all, own);
+		a = all;
+		o = own;
+	}
+	for (k = 0; k < 7; k++) {
+		week_all += a[k];
+		week_own += o[k];
+	}
+	k = ld - monday;
+	return !((sc->limit_day && a[k] >= sc->limit_day) ||
+		 (sc->limit_week && week_all >= sc->limit_week) ||
+		 (sv->limit_day && o[k] >= sv->limit_day) ||
+		 (sv->limit_week && week_own >= sv->limit_week));
+}
+
+static void pass_init(struct pass *p, const struct slot_ctx *c, int32_t date)
+{
+	int64_t longest = 0;
+	int32_t max_xb = 0, max_xa = 0;
 	size_t i;
 
-	for (i = 0; i < c->nbusy; i++)
-		if (c->busy[i].end - c->busy[i].start > m)
-			m = c->busy[i].end - c->busy[i].start;
-	return m;
+	memset(p, 0, sizeof *p);
+	p->c = c;
+	p->dur = (int64_t)c->svc->duration * 60;
+	p->sb = (int64_t)c->svc->buffer_before * 60;
+	p->sa = (int64_t)c->svc->buffer_after * 60;
+	/* In locals: stores through p could alias the entries, and would be redone each turn. */
+	for (i = 0; i < c->nbusy; i++) {
+		const struct slot_entry *x = &c->busy[i];
+		int64_t len = x->end - x->start;
+
+		longest = len > longest ? len : longest;
+		max_xb = x->buffer_before > max_xb ? x->buffer_before : max_xb;
+		max_xa = x->buffer_after > max_xa ? x->buffer_after : max_xa;
+	}
+	p->longest = longest;
+	p->max_xb = max_xb;
+	p->max_xa = max_xa;
+	p->limited = c->sched->limit_day || c->sched->limit_week || c->svc->limit_day ||
+		     c->svc->limit_week;
+	/* Candidates of `date` start on local dates date - 1 .. date + 1 at the very most. */
+	p->first = (date - 1) - civil_weekday(date - 1);
 }
 
 int slot_list_for_date(const struct slot_ctx *c, int32_t date, struct slot *out)
 {
 	const struct sched *sc = c->sched;
+	const struct slot_service *sv = c->svc;
 	const struct tz_zone *z = sc->zone;
 	const struct sched_interval *iv;
-	int64_t day_end, dur = (int64_t)sc->duration * 60;
-	int64_t step = (int64_t)sc->slot_interval * 60;
-	int64_t earliest = c->now + (int64_t)sc->minimum_notice * 60;
-	int64_t latest = sc->horizon_days == SCHED_NO_HORIZON
+	int64_t day_end, dur = (int64_t)sv->duration * 60;
+	int64_t step = (int64_t)sv->slot_interval * 60;
+	int64_t earliest = c->now + (int64_t)sv->minimum_notice * 60;
+	int64_t latest = sv->horizon_days == SCHED_NO_HORIZON
 				 ? INT64_MAX
-				 : c->now + (int64_t)sc->horizon_days * 86400;
-	int64_t longest = longest_busy(c);
+				 : c->now + (int64_t)sv->horizon_days * 86400;
+	struct pass p;
 	int niv, i, n = 0;
 
 	iv = sched_intervals_for(sc, date, &niv);
 	if (niv == 0)
 		return 0;
+	pass_init(&p, c, date);
 	day_end = local_instant(z, date + 1, 0);
 	for (i = 0; i < niv; i++) {
 		int64_t us = local_instant(z, date, iv[i].start);
@@ -84,10 +210,18 @@ int slot_list_for_date(const struct slot_ctx *c, int32_t date, struct slot *out)
 		if (ue > day_end)
 			ue = day_end;
 		for (s = us; s + dur <= ue && n < SLOT_MAX_PER_DATE; s += step) {
-			if (s < earliest || s > latest || conflicts(c, s, longest))
+			int taken;
+
+			if (s < earliest || s > latest)
+				continue;
+			taken = seats_taken(&p, s);
+			if (taken < 0 || taken >= sv->capacity)
+				continue;
+			if (taken == 0 && p.limited && !limits_allow(&p, s))
 				continue;
 			out[n].start = s;
 			out[n].local_min = (int)(((tz_utc_to_local(z, s) % 86400) + 86400) % 86400 / 60);
+			out[n].seats_left = sv->capacity - taken;
 			n++;
 		}
 	}
@@ -134,7 +268,7 @@ int slot_bookable(const struct slot_ctx *c, int64_t start)
 			int mid = (lo + hi) / 2;
 
 			if (slots[mid].start == start)
-				return 1;
+				return slots[mid].seats_left;
 			if (slots[mid].start < start)
 				lo = mid + 1;
 			else
@@ -144,11 +278,35 @@ int slot_bookable(const struct slot_ctx *c, int64_t start)
 	return 0;
 }
 
+void slot_service_default(const struct sched *s, int32_t key, struct slot_service *out)
+{
+	memset(out, 0, sizeof *out);
+	out->key = key;
+	out->duration = s->duration;
+	out->slot_interval = s->slot_interval;
+	out->buffer_before = s->buffer_before;
+	out->buffer_after = s->buffer_after;
+	out->minimum_notice = s->minimum_notice;
+	out->horizon_days = s->horizon_days;
+	out->capacity = 1;
+}
+
 void slot_busy_window(int32_t from, int32_t to, int64_t *lo, int64_t *hi)
 {
-	/* Local days lie within 26 h of UTC midnight; a slot (at most a day long) and both buffers reach further. */
-	int64_t reach = (int64_t)(2 * SCHED_MAX_BUFFER + SCHED_MAX_DURATION) * 60 + 2 * 86400;
+	/*
+	 * Conflicts: a slot of a local date lies within SLOT_ZONE_REACH of that
+	 * UTC day, lasts at most a day, and the service's and the entry's
+	 * buffers reach a day each. Limits: every session starting in the local
+	 * ISO weeks of from - 1 .. to + 1, where those dates' candidates start.
+	 */
+	int64_t reach = (int64_t)(2 * SCHED_MAX_BUFFER + SCHED_MAX_DURATION) * 60 + SLOT_ZONE_REACH;
+	int64_t week_lo = (int64_t)((from - 1) - civil_weekday(from - 1)) * 86400 - SLOT_ZONE_REACH;
+	int64_t week_hi = (int64_t)((to + 1) - civil_weekday(to + 1) + 7) * 86400 + SLOT_ZONE_REACH;
 
 	*lo = (int64_t)from * 86400 - reach;
 	*hi = (int64_t)(to + 1) * 86400 + reach;
+	if (week_lo < *lo)
+		*lo = week_lo;
+	if (week_hi > *hi)
+		*hi = week_hi;
 }

@@ -103,11 +103,12 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
  * One round trip for availability: the provider's row version (*xmin) and,
  * unless it is known_xmin (0: none known), its configuration and the
  * CONFIRMED appointments overlapping [lo, hi) (UTC seconds), sorted by
- * start; when it is, *config = NULL and no appointments.
+ * start, as entries with buffers and service 0; when it is, *config = NULL
+ * and no appointments.
  */
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
 			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
-			     struct slot_busy **busy, size_t *nbusy, struct err *e);
+			     struct slot_entry **busy, size_t *nbusy, struct err *e);
 /*
  * Locks the row of the provider of appointment appt_id, in a transaction;
  * *config is its configuration, NULL when there is no such appointment.
@@ -118,7 +119,7 @@ int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *ap
 
 /* ---- appointments (store_appt.c) */
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
-		    int64_t hi, struct slot_busy **busy, size_t *nbusy, const char *except_id,
+		    int64_t hi, struct slot_entry **busy, size_t *nbusy, const char *except_id,
 		    struct err *e);
 /*
  * The writes go with the next round trip (store_exec_later): a taken slot

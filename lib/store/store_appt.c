@@ -91,7 +91,7 @@ static char *i64_text(struct arena *a, int64_t v)
 	return arena_printf(a, "%" PRId64, v);
 }
 
-int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_entry **busy,
 		      size_t *nbusy, struct err *e)
 {
 	/*
@@ -131,7 +131,7 @@ int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_b
 }
 
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
-		    int64_t hi, struct slot_busy **busy, size_t *nbusy, const char *except_id,
+		    int64_t hi, struct slot_entry **busy, size_t *nbusy, const char *except_id,
 		    struct err *e)
 {
 	const char *p[4] = { provider_id, i64_text(a, lo), i64_text(a, hi), except_id };

@@ -16,7 +16,7 @@
 #include "store/store.h"
 
 struct arena;
-struct slot_busy;
+struct slot_entry;
 struct err;
 
 /* A statement waiting for the store's next round trip (store_exec_later). */
@@ -112,10 +112,11 @@ static inline uint32_t store_be32(const void *v)
 /*
  * The busy intervals of a busy query: column col of row 0, in binary format
  * (store_exec_as), SQL_BUSY_COL: a timestamptz[n][2] of the start and end
- * of each CONFIRMED appointment (NULL: none), into an arena array of epoch
- * seconds with room for one more. Anything else is an internal error.
+ * of each CONFIRMED appointment (NULL: none), into an arena array of
+ * entries (epoch seconds; buffers and service 0, for the caller to set)
+ * with room for one more. Anything else is an internal error.
  */
-int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_busy **busy,
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_entry **busy,
 		      size_t *nbusy, struct err *e);
 
 #endif

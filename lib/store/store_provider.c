@@ -78,7 +78,7 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
 			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
-			     struct slot_busy **busy, size_t *nbusy, struct err *e)
+			     struct slot_entry **busy, size_t *nbusy, struct err *e)
 {
 	char los[24], his[24], known[16];
 	const char *p[4] = { id, los, his, known };

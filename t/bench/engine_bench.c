@@ -40,7 +40,7 @@ int main(void)
 {
 	struct tz_cache *tzc = tz_cache_new("/usr/share/zoneinfo");
 	struct sched s;
-	struct slot_busy busy[20 * 9];
+	struct slot_entry busy[20 * 9];
 	struct slot out[SLOT_MAX_PER_DATE];
 	double day[RUNS], conv[RUNS], bookable[RUNS];
 	int32_t d0 = civil_days_from_ymd(2027, 3, 15);
@@ -48,6 +48,7 @@ int main(void)
 	int wd, i, r, nb = 0, iters = 20000;
 
 	memset(&s, 0, sizeof s);
+	memset(busy, 0, sizeof busy);
 	strcpy(s.timezone, "Europe/Berlin");
 	s.zone = tz_cache_get(tzc, s.timezone);
 	if (!s.zone)
@@ -74,7 +75,10 @@ int main(void)
 		}
 	}
 	{
-		struct slot_ctx c = { &s, (int64_t)(d0 - 1) * 86400, busy, (size_t)nb, NULL };
+		struct slot_service svc;
+		struct slot_ctx c = { &s, &svc, (int64_t)(d0 - 1) * 86400, busy, (size_t)nb, NULL };
+
+		slot_service_default(&s, 0, &svc);
 
 		for (r = 0; r < RUNS; r++) {
 			double t0 = now_ns();

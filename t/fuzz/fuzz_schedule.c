@@ -59,11 +59,13 @@ static void check_sched(const struct sched *s)
 static void check_slots(const struct sched *s, int32_t date)
 {
 	struct slot *out = malloc(sizeof *out * SLOT_MAX_PER_DATE);
-	struct slot_ctx sc = { s, 0, NULL, 0, NULL };
+	struct slot_service svc;
+	struct slot_ctx sc = { s, &svc, 0, NULL, 0, NULL };
 	int n, i;
 
 	if (!out)
 		abort();
+	slot_service_default(s, 0, &svc);
 	n = slot_list_for_date(&sc, date, out);
 	FUZZ_CHECK(n >= 0 && n <= SLOT_MAX_PER_DATE);
 	for (i = 0; i < n; i++) {

@@ -4,7 +4,7 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
-from lib import (availability, book, book_ok, cancel, check_error, dst_days, expect,
+from lib import (all_days, availability, book, book_ok, cancel, check_error, dst_days, expect,
                  expected_slots, future_date, hhmm, interval, iso_z, local_dt, local_today,
                  make_provider, minutes, next_year, now_utc, parse_instant, assert_utc_ms,
                  post_schedule, reschedule, schedule_body, sql, uuid4)
@@ -21,7 +21,8 @@ def check_single_shape(j, pid, d, tz):
     assert len(j["availableSlots"]) == len(j["slots"]), j
     prev = None
     for label, s in zip(j["availableSlots"], j["slots"]):
-        assert set(s) == {"startTime", "endTime"}, s
+        assert set(s) == {"startTime", "endTime", "seatsLeft"}, s
+        assert s["seatsLeft"] == 1, s  # every slot of the capacity-1 default
         assert_utc_ms(s["startTime"], "slots.startTime")
         assert_utc_ms(s["endTime"], "slots.endTime")
         st = parse_instant(s["startTime"])
@@ -170,7 +171,8 @@ def test_slot_interval():
     d = future_date("thursday")
     j = single(pid, d)
     assert j["availableSlots"] == ["09:00", "09:15", "09:30", "09:45", "10:00"], j
-    assert j["slots"][1] == {"startTime": "%sT09:15:00.000Z" % d, "endTime": "%sT10:15:00.000Z" % d}, j
+    assert j["slots"][1] == {"startTime": "%sT09:15:00.000Z" % d, "endTime": "%sT10:15:00.000Z" % d,
+                             "seatsLeft": 1}, j
     # booking 09:30 removes every overlapping candidate
     book_ok(pid, "%sT09:30:00.000Z" % d)
     j = single(pid, d)
@@ -447,3 +449,27 @@ def test_changes_seen_by_every_worker():
     assert seen() == {("09:00",)}
     sql("DELETE FROM appointments WHERE id = '%s'" % other)
     assert seen() == {("09:00", "09:30")}
+
+
+def test_provider_limits_close_days_and_weeks():
+    """limits.perDay / perWeek: no new session past them, counted in the provider's
+    local day and ISO week (Monday..Sunday); cancelling reopens."""
+    tz = "America/New_York"
+    pid = make_provider(tz, appointmentDuration=60, limits={"perDay": 1},
+                        weeklySchedule=all_days("09:00", "12:00"))
+    d = future_date(weekday=2)  # a Wednesday
+    a = book_ok(pid, local_dt(tz, d, "10:00"))
+    assert single(pid, d)["slots"] == []
+    r = book(pid, local_dt(tz, d, "09:00"))
+    check_error(r, 409, "CONFLICT")
+    assert single(pid, d + dt.timedelta(days=1))["availableSlots"] == ["09:00", "10:00", "11:00"]
+    expect(cancel(a["appointmentId"]), 200)
+    assert single(pid, d)["availableSlots"] == ["09:00", "10:00", "11:00"]
+    # perWeek 1: Sunday 23:00 local (Monday in UTC) closes the week that ends that Sunday only
+    wk = make_provider(tz, appointmentDuration=60, limits={"perWeek": 1},
+                       weeklySchedule=all_days("00:00", "24:00"))
+    sun = future_date(weekday=6)
+    book_ok(wk, local_dt(tz, sun, "23:00"))
+    assert single(wk, sun - dt.timedelta(days=6))["slots"] == []  # that week's Monday
+    assert single(wk, sun)["slots"] == []
+    assert len(single(wk, sun + dt.timedelta(days=1))["slots"]) == 24

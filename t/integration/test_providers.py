@@ -5,8 +5,8 @@ import json
 import time
 
 from lib import (SCHEDULE_OK, all_days, check_error, expect, future_date, get, interval,
-                 make_provider, outbox, outbox_count, post, post_schedule, request,
-                 schedule_body, assert_utc_ms, uuid4, next_year)
+                 make_provider, outbox, outbox_count, post, post_schedule, q, request,
+                 schedule_body, sql_value, assert_utc_ms, uuid4, next_year)
 
 
 def sched_path(pid):
@@ -276,6 +276,42 @@ def test_optional_number_bounds():
         for g in good:
             pid = accepted(schedule_body("UTC", **{field: g}))
             assert get_provider(pid)[field] == g, (field, g)
+
+
+def test_limits_field():
+    """limits: null or {perDay, perWeek}, each 1..10000 or null; always shown with both keys."""
+    pid = accepted(schedule_body("UTC"))
+    assert get_provider(pid)["limits"] == {"perDay": None, "perWeek": None}
+    for good, shown in ((None, (None, None)), ({}, (None, None)), ({"perDay": 1}, (1, None)),
+                        ({"perWeek": 10000, "perDay": None}, (None, 10000)),
+                        ({"perDay": 8, "perWeek": 30}, (8, 30))):
+        pid = accepted(schedule_body("UTC", limits=good))
+        assert get_provider(pid)["limits"] == {"perDay": shown[0], "perWeek": shown[1]}, good
+    for bad in ([], 3, "x", True):
+        invalid(schedule_body("UTC", limits=bad), field="limits")
+    for key in ("perDay", "perWeek"):
+        for b in (0, -1, 10001, 2.5, "3", True, [], {}):
+            invalid(schedule_body("UTC", limits={key: b}), field="limits." + key)
+    invalid(schedule_body("UTC", limits={"perday": 3}), field="limits.perday")
+
+
+def test_no_limits_stored_as_before():
+    """A configuration without limits is stored exactly as before limits existed,
+    so an unchanged older schedule re-posted is still no change; setting them is one."""
+    pid = accepted(schedule_body("UTC", limits={"perDay": None, "perWeek": None}))
+    assert sql_value("SELECT config ? 'limits' FROM providers WHERE id = %s" % q(pid)) == "f"
+    before = get_provider(pid)
+    n = outbox_count(pid)
+    time.sleep(1.1)
+    accepted(schedule_body("UTC"), pid)
+    accepted(schedule_body("UTC", limits=None), pid)
+    assert get_provider(pid)["updatedAt"] == before["updatedAt"]
+    assert outbox_count(pid) == n, outbox(aggregate_id=pid)
+    accepted(schedule_body("UTC", limits={"perWeek": 5}), pid)
+    assert outbox_count(pid) == n + 1
+    assert sql_value("SELECT config->'limits'->>'perWeek' FROM providers WHERE id = %s" % q(pid)) == "5"
+    accepted(schedule_body("UTC", limits={"perWeek": 5}), pid)
+    assert outbox_count(pid) == n + 1
 
 
 def test_date_overrides_rules():

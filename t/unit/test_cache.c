@@ -98,7 +98,7 @@ static void put(struct cache_sched *c, int i, uint32_t xmin, int noverrides, siz
 {
 	struct sched s;
 	struct sched_override ov[2];
-	struct slot_busy busy[3];
+	struct slot_entry busy[3];
 	size_t j;
 
 	memset(&s, 0, sizeof s);
@@ -108,7 +108,8 @@ static void put(struct cache_sched *c, int i, uint32_t xmin, int noverrides, siz
 	s.overrides = noverrides ? ov : NULL;
 	s.noverrides = noverrides;
 	for (j = 0; j < 3; j++)
-		busy[j] = (struct slot_busy){ lo + (int64_t)j * 3600, lo + (int64_t)j * 3600 + 1800 };
+		busy[j] = (struct slot_entry){ .start = lo + (int64_t)j * 3600,
+					       .end = lo + (int64_t)j * 3600 + 1800 };
 	cache_sched_put(c, provider(i), xmin, &s, busy, nbusy, lo, hi, now);
 }
 
@@ -160,7 +161,7 @@ static void test_sched_revalidation_replaces_in_place(void)
 	/* Too many appointments to keep: nothing kept, the old version forgotten too. */
 	{
 		struct sched s;
-		struct slot_busy *many = calloc(CACHE_SCHED_BUSY_MAX + 1, sizeof *many);
+		struct slot_entry *many = calloc(CACHE_SCHED_BUSY_MAX + 1, sizeof *many);
 
 		memset(&s, 0, sizeof s);
 		cache_sched_put(&c, provider(3), 9, &s, many, CACHE_SCHED_BUSY_MAX + 1, 0, 200, 30);

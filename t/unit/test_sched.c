@@ -159,6 +159,40 @@ static void test_optional_fields(void)
 	CU_ASSERT(bad_at("\"timezone\":\"UTC\",\"appointmentDuration\":30," BASE_WEEK ",\"bookingHorizonDays\":\"60\"", "bookingHorizonDays"));
 }
 
+static void test_limits(void)
+{
+	const char *pre = "\"timezone\":\"UTC\",\"appointmentDuration\":30," BASE_WEEK ",";
+	char buf[512];
+	struct sched s;
+	cJSON *j, *l;
+
+#define LIMITS_BAD(v, path) (snprintf(buf, sizeof buf, "%s\"limits\":%s", pre, v), bad_at(buf, path))
+	CU_ASSERT(ok(BASE_WEEK));
+	CU_ASSERT(ok(BASE_WEEK ",\"limits\":null"));
+	CU_ASSERT(ok(BASE_WEEK ",\"limits\":{}"));
+	CU_ASSERT(ok(BASE_WEEK ",\"limits\":{\"perDay\":1,\"perWeek\":null}"));
+	CU_ASSERT(ok(BASE_WEEK ",\"limits\":{\"perWeek\":10000}"));
+	CU_ASSERT(LIMITS_BAD("[]", "limits"));
+	CU_ASSERT(LIMITS_BAD("3", "limits"));
+	CU_ASSERT(LIMITS_BAD("{\"perDay\":0}", "limits.perDay"));
+	CU_ASSERT(LIMITS_BAD("{\"perDay\":2.5}", "limits.perDay"));
+	CU_ASSERT(LIMITS_BAD("{\"perDay\":\"3\"}", "limits.perDay"));
+	CU_ASSERT(LIMITS_BAD("{\"perWeek\":10001}", "limits.perWeek"));
+	CU_ASSERT(LIMITS_BAD("{\"perWeek\":-1}", "limits.perWeek"));
+	CU_ASSERT(LIMITS_BAD("{\"perday\":3}", "limits.perday"));
+#undef LIMITS_BAD
+	/* Absent is no limit; both shown, null or a number. */
+	snprintf(buf, sizeof buf, "{%s\"limits\":{\"perWeek\":7}}", pre);
+	CU_ASSERT_EQUAL_FATAL(decode(buf, NULL, &s), 0);
+	CU_ASSERT_EQUAL(s.limit_day, 0);
+	CU_ASSERT_EQUAL(s.limit_week, 7);
+	j = codec_sched_encode(&s);
+	l = cJSON_GetObjectItemCaseSensitive(j, "limits");
+	CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(l, "perDay")));
+	CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(l, "perWeek")->valuedouble, 7);
+	cJSON_Delete(j);
+}
+
 static void test_overrides(void)
 {
 	struct sched s;
@@ -201,7 +235,8 @@ static void test_encode_roundtrip(void)
 			   "\"friday\":[{\"start\":\"09:00\",\"end\":\"17:00\"}]},"
 			   "\"slotInterval\":45,\"bufferBefore\":0,\"bufferAfter\":10,\"minimumNotice\":0,"
 			   "\"bookingHorizonDays\":60,"
-			   "\"dateOverrides\":{\"2027-12-24\":[{\"start\":\"09:00\",\"end\":\"12:00\"}],\"2027-12-25\":[]}}";
+			   "\"dateOverrides\":{\"2027-12-24\":[{\"start\":\"09:00\",\"end\":\"12:00\"}],\"2027-12-25\":[]},"
+			   "\"limits\":{\"perDay\":null,\"perWeek\":null}}";
 	struct sched s, s2;
 	cJSON *j;
 	char *txt, *txt2;
@@ -247,6 +282,7 @@ void suite_sched(void)
 	TEST_ADD(s, test_duration);
 	TEST_ADD(s, test_week);
 	TEST_ADD(s, test_optional_fields);
+	TEST_ADD(s, test_limits);
 	TEST_ADD(s, test_overrides);
 	TEST_ADD(s, test_not_an_object);
 	TEST_ADD(s, test_encode_roundtrip);
