@@ -133,13 +133,6 @@ int api_query_instant(struct http_req *req, const char *name, int64_t *out, stru
 /* Loads and decodes a provider's stored configuration. */
 int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *config,
 			  struct sched *out, struct err *e);
-/*
- * The store's appointments (buffers and service 0) as the contract's rule
- * for `default` reads them until appointments keep their own: each booked
- * with the schedule's current buffers, all of service 0 (pair it with
- * slot_service_default(s, 0, ...)).
- */
-void api_entries_as_default(struct slot_entry *busy, size_t n, const struct sched *s);
 /* Writes one event to the outbox in the current transaction; payload consumed. */
 int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
 	     cJSON *payload, struct err *e);

@@ -18,6 +18,7 @@
 
 #include "api/codec.h"
 #include "api/codec_service.h"
+#include "api/offer.h"
 #include "core/ids.h"
 #include "core/utf8.h"
 #include "engine/civil.h"
@@ -49,62 +50,31 @@ static cJSON *event_payload(const struct appt *a)
 	return p;
 }
 
-static int slot_unavailable(struct err *e)
-{
-	return ERR_SLOT_TAKEN(e);
-}
-
-/*
- * With the provider row locked (its stored configuration in `config`): is
- * start_ms an offered slot, counting `except` (an appointment being moved)
- * as free? Fills the schedule.
- */
-static int check_slot(struct api_ctx *c, struct http_req *req, const char *provider,
-		      const char *config, int64_t start_ms, const char *except, struct sched *s,
-		      struct err *e)
-{
-	struct slot_entry *busy;
-	size_t nbusy;
-	int64_t lo, hi;
-	int32_t d;
-	struct slot_service svc;
-	struct slot_ctx sc;
-
-	if (api_sched_from_config(c, req, config, s, e))
-		return -1;
-	if (start_ms % 60000 != 0)
-		return slot_unavailable(e);
-	d = slot_local_date(s, start_ms / 1000);
-	slot_busy_window(d - 1, d + 1, &lo, &hi);
-	if (store_appt_busy(c->store, req->arena, provider, lo, hi, &busy, &nbusy, except, e))
-		return -1;
-	api_entries_as_default(busy, nbusy, s);
-	slot_service_default(s, 0, &svc);
-	sc = (struct slot_ctx){ s, &svc, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
-	if (!slot_bookable(&sc, start_ms / 1000))
-		return slot_unavailable(e);
-	return 0;
-}
-
 int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e)
 {
 	struct book_req b;
 	struct sched s;
+	struct service sv;
+	struct slot_service eff;
 	struct appt a;
 	const char *config;
 	cJSON *payload;
 
 	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e) ||
 	    store_provider_get(c->store, req->arena, b.provider_id, 1, &config, NULL, NULL, e) ||
-	    check_slot(c, req, b.provider_id, config, b.start_ms, NULL, &s, e))
+	    offer_check(c, req, b.provider_id, config, b.service_id, b.start_ms, NULL, &s, &sv, &eff,
+			e))
 		return -1;
 	memset(&a, 0, sizeof a);
 	id_uuid4(a.id);
 	memcpy(a.provider_id, b.provider_id, sizeof a.provider_id);
 	memcpy(a.patient_id, b.patient_id, sizeof a.patient_id);
+	snprintf(a.service_id, sizeof a.service_id, "%s", sv.id);
 	a.start_ms = b.start_ms;
-	a.end_ms = b.start_ms + (int64_t)s.duration * 60000;
+	a.end_ms = b.start_ms + (int64_t)eff.duration * 60000;
+	a.buffer_before = eff.buffer_before;
+	a.buffer_after = eff.buffer_after;
 	a.status = APPT_CONFIRMED;
 	a.version = 1;
 	a.created_ms = a.updated_ms = req->now_ms;
@@ -140,6 +110,8 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 	int64_t start_ms, previous;
 	struct appt a;
 	struct sched s;
+	struct service sv;
+	struct slot_service eff;
 	const char *config;
 	cJSON *payload;
 
@@ -154,11 +126,19 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 	if (a.status == APPT_CANCELLED)
 		return ERR_BAD_REQUEST(e, "A cancelled appointment cannot be rescheduled.");
 	if (a.start_ms != start_ms) {
-		if (check_slot(c, req, a.provider_id, config, start_ms, a.id, &s, e))
-			return -1;
+		/* The service as it is now: a retired one offers nothing (409, not 404). */
+		if (offer_check(c, req, a.provider_id, config, a.service_id, start_ms, a.id, &s, &sv,
+				&eff, e)) {
+			if (e->status != 404)
+				return -1;
+			err_clear(e);
+			return ERR_SLOT_TAKEN(e);
+		}
 		previous = a.start_ms;
 		a.start_ms = start_ms;
-		a.end_ms = start_ms + (int64_t)s.duration * 60000;
+		a.end_ms = start_ms + (int64_t)eff.duration * 60000;
+		a.buffer_before = eff.buffer_before;
+		a.buffer_after = eff.buffer_after;
 		a.updated_ms = req->now_ms;
 		if (store_appt_reschedule(c->store, req->arena, &a, e))
 			return -1;

@@ -39,17 +39,6 @@ int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *c
 	return 0;
 }
 
-void api_entries_as_default(struct slot_entry *busy, size_t n, const struct sched *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		busy[i].buffer_before = s->buffer_before * 60;
-		busy[i].buffer_after = s->buffer_after * 60;
-		busy[i].service = 0;
-	}
-}
-
 int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
 	     cJSON *payload, struct err *e)
 {

@@ -10,6 +10,7 @@
 
 #include "api/cache_sched.h"
 #include "api/codec.h"
+#include "api/offer.h"
 #include "engine/civil.h"
 #include "engine/sched.h"
 #include "engine/slot.h"
@@ -135,46 +136,61 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	int32_t from, to, d;
 	int single;
 	int64_t lo, hi, fetch_hi;
-	const char *config;
-	struct slot_entry *busy;
-	size_t nbusy;
+	const char *config, *service = http_query(req, "service");
+	struct store_busy busy;
+	struct store_service *rows;
+	struct service *svcs, sv;
+	int nsvcs;
 	struct sched s;
 	struct cache_sched_entry *hit;
 	uint32_t xmin;
+	int32_t key;
 	struct slot_service svc;
 	struct slot_ctx sc;
 	struct slot *slots;
 
-	if (provider_id(req, id, e) || date_range(req, &from, &to, &single, e))
+	if (provider_id(req, id, e))
 		return -1;
+	if (service && !codec_service_id_valid(service))
+		err_field(e, "service", "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+	if (date_range(req, &from, &to, &single, e) || err_is_set(e))
+		return -1;
+	if (!service)
+		service = SERVICE_DEFAULT;
 	slot_busy_window(from, to, &lo, &hi);
 	hit = cache_sched_find(&c->scheds, id, lo, hi, req->now_ms);
 	fetch_hi = hi > lo + BUSY_WINDOW_S ? hi : lo + BUSY_WINDOW_S;
 	if (store_provider_with_busy(c->store, req->arena, id, lo, fetch_hi, hit ? hit->xmin : 0,
-				     &xmin, &config, &busy, &nbusy, e))
+				     &xmin, &config, &busy, &rows, &nsvcs, e))
 		return -1;
 	if (config) {
-		if (api_sched_from_config(c, req, config, &s, e))
+		if (api_sched_from_config(c, req, config, &s, e) ||
+		    offer_services_decode(req->arena, rows, nsvcs, &svcs, e))
 			return -1;
-		api_entries_as_default(busy, nbusy, &s);
-		cache_sched_put(&c->scheds, id, xmin, &s, busy, nbusy, lo, fetch_hi, req->now_ms);
+		offer_number_entries(req->arena, &busy, svcs, nsvcs);
+		cache_sched_put(&c->scheds, id, xmin, &s, svcs, nsvcs, busy.entry, busy.n, lo, fetch_hi,
+				req->now_ms);
 	} else if (hit && hit->xmin == xmin) {
-		/* Unchanged, entries' buffers included. Nothing else touches the entry during this request. */
+		/* Unchanged. Nothing else touches the entry during this request. */
 		s = hit->s;
-		busy = hit->busy;
-		nbusy = hit->nbusy;
+		svcs = hit->svcs;
+		nsvcs = hit->nsvcs;
+		busy.entry = hit->busy;
+		busy.n = hit->nbusy;
 		cache_sched_touch(&c->scheds, hit);
 	} else {
 		return ERR_INTERNAL(e, "Internal server error.");
 	}
-	slot_service_default(&s, 0, &svc);
-	sc = (struct slot_ctx){ &s, &svc, (req->now_ms + 999) / 1000, busy, nbusy, NULL };
+	if (offer_find(&s, svcs, nsvcs, service, &sv, &key, e))
+		return -1;
+	offer_effective(&s, &sv, key, &svc);
+	sc = (struct slot_ctx){ &s, &svc, (req->now_ms + 999) / 1000, busy.entry, busy.n, NULL };
 	slots = arena_alloc(req->arena, sizeof *slots * SLOT_MAX_PER_DATE);
 	resp->status = 200;
 	if (single) {
 		int n = slot_list_for_date(&sc, from, slots);
 
-		resp->json = codec_availability_encode(id, from, s.timezone, s.duration, slots, n);
+		resp->json = codec_availability_encode(id, from, s.timezone, svc.duration, slots, n);
 		return 0;
 	}
 	resp->json = cJSON_CreateObject();

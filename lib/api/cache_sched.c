@@ -13,6 +13,7 @@ static void entry_clear(struct cache_sched_entry *x)
 {
 	free(x->s.overrides);
 	free(x->busy);
+	free(x->svcs);
 	memset(x, 0, sizeof *x);
 }
 
@@ -59,6 +60,7 @@ static void *dup_array(const void *p, size_t n, size_t size)
 }
 
 void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
+		     const struct service *svcs, int nsvcs,
 		     const struct slot_entry *busy, size_t nbusy, int64_t lo, int64_t hi,
 		     int64_t now_ms)
 {
@@ -85,7 +87,10 @@ void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const
 	x->s = *s;
 	x->s.overrides = dup_array(s->overrides, (size_t)s->noverrides, sizeof *s->overrides);
 	x->busy = dup_array(busy, nbusy, sizeof *busy);
-	if ((s->noverrides > 0 && !x->s.overrides) || (nbusy > 0 && !x->busy)) {
+	x->svcs = dup_array(svcs, (size_t)nsvcs, sizeof *svcs);
+	x->nsvcs = nsvcs;
+	if ((s->noverrides > 0 && !x->s.overrides) || (nbusy > 0 && !x->busy) ||
+	    (nsvcs > 0 && !x->svcs)) {
 		entry_clear(x);
 		return;
 	}

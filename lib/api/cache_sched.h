@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/codec_service.h"
 #include "core/ids.h"
 #include "engine/sched.h"
 #include "engine/slot.h"
@@ -33,7 +34,9 @@ struct cache_sched_entry {
 	unsigned used;               /* the cache's clock when last used */
 	struct sched s;              /* s.overrides is the entry's own (malloc) */
 	int64_t busy_lo, busy_hi;    /* busy holds every appointment overlapping [lo, hi) */
-	struct slot_entry *busy;      /* the entry's own (malloc) */
+	struct slot_entry *busy;      /* the entry's own (malloc); services numbered 0 default, i + 1 svcs[i] */
+	struct service *svcs;         /* the provider's services, retired too (malloc) */
+	int nsvcs;
 	size_t nbusy;
 };
 
@@ -53,12 +56,13 @@ struct cache_sched_entry *cache_sched_find(const struct cache_sched *c, const ch
 /* Marks x as used now (the database confirmed its version). */
 void cache_sched_touch(struct cache_sched *c, struct cache_sched_entry *x);
 /*
- * Keeps copies of s and of busy[0..nbusy) (the appointments of [lo, hi))
+ * Keeps copies of s, of svcs[0..nsvcs) and of busy[0..nbusy) (the appointments of [lo, hi))
  * as provider id's at version xmin, in its own entry or the least recently
  * used one. Out of memory or over CACHE_SCHED_BUSY_MAX appointments, it
  * keeps nothing (and forgets what it had of id).
  */
 void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
+		     const struct service *svcs, int nsvcs,
 		     const struct slot_entry *busy, size_t nbusy, int64_t lo, int64_t hi,
 		     int64_t now_ms);
 /* Frees every entry; the cache is empty and usable again. */

@@ -100,15 +100,27 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 		       const char **config, int64_t *created_ms, int64_t *updated_ms,
 		       struct err *e);
 /*
+ * A provider's active entries as the busy queries return them, sorted by
+ * start: each with its own [start, end) and buffers (slot_entry, whose
+ * service the caller numbers) and the serviceId it was booked with.
+ */
+struct store_busy {
+	struct slot_entry *entry;    /* arena, room for one more */
+	const char **service;        /* arena, entry i's serviceId */
+	size_t n;
+};
+struct store_service;
+/*
  * One round trip for availability: the provider's row version (*xmin) and,
- * unless it is known_xmin (0: none known), its configuration and the
- * CONFIRMED appointments overlapping [lo, hi) (UTC seconds), sorted by
- * start, as entries with buffers and service 0; when it is, *config = NULL
- * and no appointments.
+ * unless it is known_xmin (0: none known), its configuration, its active
+ * entries overlapping [lo, hi) (UTC seconds) and all its services (retired
+ * too, in serviceId byte order); when it is, *config = NULL and nothing
+ * else is read.
  */
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
 			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
-			     struct slot_entry **busy, size_t *nbusy, struct err *e);
+			     struct store_busy *busy, struct store_service **services,
+			     int *nservices, struct err *e);
 /*
  * Locks the row of the provider of appointment appt_id, in a transaction;
  * *config is its configuration, NULL when there is no such appointment.
@@ -118,9 +130,13 @@ int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *ap
 				const char **config, struct err *e);
 
 /* ---- appointments (store_appt.c) */
+/*
+ * The provider's active entries overlapping [lo, hi) (UTC seconds), but
+ * for appointment except_id (NULL: none), in a transaction that holds the
+ * provider's row lock.
+ */
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
-		    int64_t hi, struct slot_entry **busy, size_t *nbusy, const char *except_id,
-		    struct err *e);
+		    int64_t hi, const char *except_id, struct store_busy *out, struct err *e);
 /*
  * The writes go with the next round trip (store_exec_later): a taken slot
  * surfaces as 409 there. Rescheduling and cancelling need the row locked

@@ -19,8 +19,8 @@
 const struct store_stmt store_appt_stmts[] = {
 	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
 	{ "appt_busy",
-	  "SELECT " SQL_BUSY_COL " FROM appointments a WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE
-	  " AND a.id IS DISTINCT FROM $4::uuid" },
+	  "SELECT " SQL_BUSY_COL ", " SQL_BUSY_SERVICES " FROM appointments a"
+	  " WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE " AND a.id IS DISTINCT FROM $4::uuid" },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
 	  " version, created_at, updated_at, service_id, buffer_before, buffer_after)"
@@ -91,55 +91,72 @@ static char *i64_text(struct arena *a, int64_t v)
 	return arena_printf(a, "%" PRId64, v);
 }
 
-int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_entry **busy,
-		      size_t *nbusy, struct err *e)
+/* A big-endian 64-bit integer of a binary result's value. */
+static int64_t be64(const unsigned char *v)
+{
+	return (int64_t)((uint64_t)store_be32(v) << 32 | store_be32(v + 4));
+}
+
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
+		      struct err *e)
 {
 	/*
 	 * array_send: ndim, has-null flag, element type, then length and lower
-	 * bound per dimension, then each element as its length and (timestamptz)
-	 * microseconds since 2000-01-01 UTC.
+	 * bound per dimension, then each element as its length and value:
+	 * int8[n][4] (start, end, buffers) and text[n] (serviceIds).
 	 */
-	const int64_t unix_2000 = 946684800;
 	const unsigned char *v = (const unsigned char *)PQgetvalue(r, 0, col);
-	size_t len = (size_t)PQgetlength(r, 0, col), n = 0, i;
+	const unsigned char *t = (const unsigned char *)PQgetvalue(r, 0, col + 1);
+	size_t len = (size_t)PQgetlength(r, 0, col), tlen = (size_t)PQgetlength(r, 0, col + 1);
+	const unsigned char *tend = t + tlen;
+	size_t n = 0, i;
 
-	if (PQfformat(r, col) != 1)
+	if (PQnfields(r) < col + 2 || PQfformat(r, col) != 1 || PQfformat(r, col + 1) != 1 ||
+	    PQgetisnull(r, 0, col) != PQgetisnull(r, 0, col + 1))
 		return ERR_INTERNAL(e, "Internal server error.");
 	if (!PQgetisnull(r, 0, col)) {
 		if (len < 28 || store_be32(v) != 2 || store_be32(v + 4) != 0 ||
-		    store_be32(v + 8) != 1184 || store_be32(v + 20) != 2)
+		    store_be32(v + 8) != 20 || store_be32(v + 20) != 4)
 			return ERR_INTERNAL(e, "Internal server error.");
 		n = store_be32(v + 12);
-		if (n == 0 || n > (len - 28) / 24 || len != 28 + n * 24)
+		if (n == 0 || n > (len - 28) / 48 || len != 28 + n * 48)
+			return ERR_INTERNAL(e, "Internal server error.");
+		if (tlen < 20 || store_be32(t) != 1 || store_be32(t + 4) != 0 ||
+		    store_be32(t + 8) != 25 || store_be32(t + 12) != n)
 			return ERR_INTERNAL(e, "Internal server error.");
 	}
-	*busy = arena_calloc(a, n + 1, sizeof **busy);
-	*nbusy = n;
-	for (i = 0, v += 28; i < 2 * n; i++, v += 12) {
-		int64_t us, secs;
+	out->entry = arena_calloc(a, n + 1, sizeof *out->entry);
+	out->service = arena_calloc(a, n + 1, sizeof *out->service);
+	out->n = n;
+	for (i = 0, v += 28, t += 20; i < n; i++, v += 48) {
+		struct slot_entry *x = &out->entry[i];
+		uint32_t slen;
+		int k;
 
-		if (store_be32(v) != 8)
+		for (k = 0; k < 4; k++)
+			if (store_be32(v + 12 * k) != 8)
+				return ERR_INTERNAL(e, "Internal server error.");
+		x->start = be64(v + 4);
+		x->end = be64(v + 16);
+		x->buffer_before = (int32_t)be64(v + 28);
+		x->buffer_after = (int32_t)be64(v + 40);
+		if (tend - t < 4 || (slen = store_be32(t)) > (size_t)(tend - t - 4))
 			return ERR_INTERNAL(e, "Internal server error.");
-		us = (int64_t)((uint64_t)store_be32(v + 4) << 32 | store_be32(v + 8));
-		secs = us / 1000000 - (us % 1000000 < 0) + unix_2000;
-		if (i % 2)
-			(*busy)[i / 2].end = secs;
-		else
-			(*busy)[i / 2].start = secs;
+		out->service[i] = arena_strndup(a, (const char *)t + 4, slen);
+		t += 4 + slen;
 	}
 	return 0;
 }
 
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
-		    int64_t hi, struct slot_entry **busy, size_t *nbusy, const char *except_id,
-		    struct err *e)
+		    int64_t hi, const char *except_id, struct store_busy *out, struct err *e)
 {
 	const char *p[4] = { provider_id, i64_text(a, lo), i64_text(a, hi), except_id };
 	PGresult *r = store_exec_as(s, a, "appt_busy", 4, p, 1, e);
 
 	if (!r)
 		return -1;
-	return store_busy_decode(a, r, 0, busy, nbusy, e);
+	return store_busy_decode(a, r, 0, out, e);
 }
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)

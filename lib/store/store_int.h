@@ -16,7 +16,7 @@
 #include "store/store.h"
 
 struct arena;
-struct slot_entry;
+struct store_busy;
 struct err;
 
 /* A statement waiting for the store's next round trip (store_exec_later). */
@@ -93,11 +93,17 @@ extern const struct store_stmt store_service_stmts[];
 #define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
 
 /*
- * A busy query's column (store_busy_decode) over appointments a, and its
- * condition: CONFIRMED and overlapping [$2, $3) (epoch seconds), which the
- * exclusion constraint's GiST index answers bounded on both sides.
+ * A busy query's two columns (store_busy_decode) over appointments a, in
+ * one order, and its condition: CONFIRMED and overlapping [$2, $3) (epoch
+ * seconds), which the exclusion constraint's GiST index answers bounded on
+ * both sides. SQL_BUSY_COL: int8[n][4] of start and end (epoch seconds)
+ * and the buffers (seconds); SQL_BUSY_SERVICES: text[n] of the serviceIds.
  */
-#define SQL_BUSY_COL "array_agg(ARRAY[a.start_at, a.end_at] ORDER BY a.start_at)"
+#define SQL_BUSY_ORDER "ORDER BY a.start_at, a.id"
+#define SQL_BUSY_COL "array_agg(ARRAY[floor(extract(epoch FROM a.start_at))::int8," \
+	" floor(extract(epoch FROM a.end_at))::int8, a.buffer_before::int8 * 60," \
+	" a.buffer_after::int8 * 60] " SQL_BUSY_ORDER ")"
+#define SQL_BUSY_SERVICES "array_agg(a.service_id " SQL_BUSY_ORDER ")"
 #define SQL_BUSY_WHERE "a.status = 'CONFIRMED' AND tstzrange(a.start_at, a.end_at)" \
 	" && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
 
@@ -110,13 +116,12 @@ static inline uint32_t store_be32(const void *v)
 }
 
 /*
- * The busy intervals of a busy query: column col of row 0, in binary format
- * (store_exec_as), SQL_BUSY_COL: a timestamptz[n][2] of the start and end
- * of each CONFIRMED appointment (NULL: none), into an arena array of
- * entries (epoch seconds; buffers and service 0, for the caller to set)
- * with room for one more. Anything else is an internal error.
+ * The entries of a busy query: columns col (SQL_BUSY_COL) and col + 1
+ * (SQL_BUSY_SERVICES) of row 0, in binary format (store_exec_as; NULL:
+ * none), into out (arena; room for one more entry). Anything else is an
+ * internal error.
  */
-int store_busy_decode(struct arena *a, const PGresult *r, int col, struct slot_entry **busy,
-		      size_t *nbusy, struct err *e);
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
+		      struct err *e);
 
 #endif

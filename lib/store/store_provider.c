@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store_int.h"
 #include "store/store.h"
@@ -33,7 +34,13 @@ const struct store_stmt store_provider_stmts[] = {
 	{ "provider_with_busy",
 	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END,"
 	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_COL " FROM appointments a"
-	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END FROM providers p WHERE p.id = $1" },
+	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END,"
+	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_SERVICES " FROM appointments a"
+	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END,"
+	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT array_agg(ARRAY[s.service_id,"
+	  " s.active::text, s.config::text, " SQL_MS("s.created_at") "::text, " SQL_MS("s.updated_at")
+	  "::text] ORDER BY s.service_id COLLATE \"C\") FROM services s WHERE s.provider_id = p.id) END"
+	  " FROM providers p WHERE p.id = $1" },
 	/* Rescheduling and cancelling lock the provider first, in the order booking locks. */
 	{ "provider_lock_of_appt",
 	  "SELECT config::text FROM providers"
@@ -76,9 +83,44 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 	return 0;
 }
 
+/* The services column of provider_with_busy: text[n][5] in binary (NULL: none). */
+static int services_decode(struct arena *a, const PGresult *r, int col, struct store_service **out,
+			   int *n, struct err *e)
+{
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, 0, col);
+	const unsigned char *end = v + PQgetlength(r, 0, col);
+	uint32_t rows, i, k;
+
+	*n = 0;
+	*out = NULL;
+	if (PQgetisnull(r, 0, col))
+		return 0;
+	if (end - v < 28 || store_be32(v) != 2 || store_be32(v + 8) != 25 ||
+	    store_be32(v + 20) != 5 || (rows = store_be32(v + 12)) > 100000)
+		return ERR_INTERNAL(e, "Internal server error.");
+	*out = arena_calloc(a, rows + 1, sizeof **out);
+	for (i = 0, v += 28; i < rows; i++) {
+		char *f[5];
+
+		for (k = 0; k < 5; k++) {
+			uint32_t len;
+
+			if (end - v < 4 || (len = store_be32(v)) > (size_t)(end - v - 4))
+				return ERR_INTERNAL(e, "Internal server error.");
+			f[k] = arena_strndup(a, (const char *)v + 4, len);
+			v += 4 + len;
+		}
+		(*out)[i] = (struct store_service){ f[0], f[2], strcmp(f[1], "true") == 0,
+						    strtoll(f[3], NULL, 10), strtoll(f[4], NULL, 10) };
+	}
+	*n = (int)rows;
+	return 0;
+}
+
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
 			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
-			     struct slot_entry **busy, size_t *nbusy, struct err *e)
+			     struct store_busy *busy, struct store_service **services,
+			     int *nservices, struct err *e)
 {
 	char los[24], his[24], known[16];
 	const char *p[4] = { id, los, his, known };
@@ -92,16 +134,19 @@ int store_provider_with_busy(struct store *s, struct arena *a, const char *id, i
 		return -1;
 	if (PQntuples(r) == 0)
 		return ERR_NOT_FOUND(e, "Provider not found.");
-	if (PQnfields(r) != 3 || PQgetlength(r, 0, 0) != 4)
+	if (PQnfields(r) != 5 || PQgetlength(r, 0, 0) != 4)
 		return ERR_INTERNAL(e, "Internal server error.");
 	*xmin = store_be32(PQgetvalue(r, 0, 0));
 	*config = NULL;
-	*busy = NULL;
-	*nbusy = 0;
+	memset(busy, 0, sizeof *busy);
+	*services = NULL;
+	*nservices = 0;
 	if (PQgetisnull(r, 0, 1))
 		return 0;
 	*config = arena_strndup(a, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
-	return store_busy_decode(a, r, 2, busy, nbusy, e);
+	if (store_busy_decode(a, r, 2, busy, e))
+		return -1;
+	return services_decode(a, r, 4, services, nservices, e);
 }
 
 int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *appt_id,

@@ -155,13 +155,16 @@ def test_events_shape_is_the_stored_envelope():
 
     sched, conf, resch, canc = (e["payload"] for e in mine)
     assert sched == {"providerId": pid}, sched
-    assert conf == {"appointmentId": aid, "patientId": p, "providerId": pid,
+    # [ext] every APPOINTMENT_* payload also carries serviceId and the status after the change
+    assert conf == {"appointmentId": aid, "patientId": p, "providerId": pid, "serviceId": "default",
+                    "status": "CONFIRMED",
                     "appointmentTime": day_at(d, "10:00"), "endTime": day_at(d, "10:30")}, conf
-    assert resch == {"appointmentId": aid, "patientId": p, "providerId": pid,
-                     "newAppointmentTime": day_at(d, "11:00"),
+    assert resch == {"appointmentId": aid, "patientId": p, "providerId": pid, "serviceId": "default",
+                     "status": "CONFIRMED", "newAppointmentTime": day_at(d, "11:00"),
                      "previousAppointmentTime": day_at(d, "10:00"), "endTime": day_at(d, "11:30")}, resch
     assert canc == {"appointmentId": aid, "reason": "moved \"away\" / ü", "patientId": p,
-                    "providerId": pid, "appointmentTime": day_at(d, "11:00")}, canc
+                    "providerId": pid, "serviceId": "default", "status": "CANCELLED",
+                    "appointmentTime": day_at(d, "11:00")}, canc
     # the same events again, the same way, with small pages
     again = scan(tail, limit=3, upto=evs[-1]["sequence"])
     assert again == evs

@@ -110,7 +110,7 @@ static void put(struct cache_sched *c, int i, uint32_t xmin, int noverrides, siz
 	for (j = 0; j < 3; j++)
 		busy[j] = (struct slot_entry){ .start = lo + (int64_t)j * 3600,
 					       .end = lo + (int64_t)j * 3600 + 1800 };
-	cache_sched_put(c, provider(i), xmin, &s, busy, nbusy, lo, hi, now);
+	cache_sched_put(c, provider(i), xmin, &s, NULL, 0, busy, nbusy, lo, hi, now);
 }
 
 static void test_sched_window_and_expiry(void)
@@ -164,7 +164,7 @@ static void test_sched_revalidation_replaces_in_place(void)
 		struct slot_entry *many = calloc(CACHE_SCHED_BUSY_MAX + 1, sizeof *many);
 
 		memset(&s, 0, sizeof s);
-		cache_sched_put(&c, provider(3), 9, &s, many, CACHE_SCHED_BUSY_MAX + 1, 0, 200, 30);
+		cache_sched_put(&c, provider(3), 9, &s, NULL, 0, many, CACHE_SCHED_BUSY_MAX + 1, 0, 200, 30);
 		free(many);
 	}
 	CU_ASSERT_PTR_NULL(cache_sched_find(&c, provider(3), 0, 100, 30));
