@@ -221,6 +221,10 @@ static uint32_t cursor_check(const struct http_req *req, int64_t start_ms, const
 			h = (h ^ (uint8_t)*p) * 16777619u;
 		h = (h ^ '|') * 16777619u;
 	}
+	/* Filters added later count only when given, so cursors issued before them stay valid. */
+	if ((p = http_query(req, "serviceId")))
+		for (p = arena_printf(req->arena, "serviceId=%s", p); *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
 	return h;
 }
 
