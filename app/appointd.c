@@ -1,8 +1,8 @@
 /*
  * appointd.c - the service's main: configuration, time zones, then the
- * privileged start-up in one straight sequence (log, pidfile, socket,
- * privileges) before the pool master forks the FastCGI workers
- * (http/worker.c), each serving the API (api/dispatch.c).
+ * privileged start-up in one straight sequence (log, pidfile check,
+ * socket, pidfile, privileges) before the pool master forks the FastCGI
+ * workers (http/worker.c), each serving the API (api/dispatch.c).
  *
  *   appointd [-c FILE] [-t] [-v]
  *
@@ -83,11 +83,12 @@ static int appointd_serve(const char *path, struct config *cfg, void *arg)
 			       dropped == 1 ? "privileges_dropped" : "user_ignored", "%s", why);
 	rc = pool_run(m, APPOINTD_WORKER, arg);
 out:
+	/* The socket goes first: once the pidfile is gone, a new master may start. */
+	pool_close(m);
 	if (own_pidfile && daemon_pidfile_read(cfg->pidfile) == getpid() &&
 	    unlink(cfg->pidfile) < 0)
 		daemon_log_msg("warn", "cleanup", "cannot remove %s: %s", cfg->pidfile,
 			       strerror(errno));
-	pool_close(m);
 	return rc;
 }
 

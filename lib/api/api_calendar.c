@@ -28,9 +28,11 @@
 
 static void etag_of(const char *text, char out[ETAG_LEN + 1])
 {
-	char hex[DIGEST_SHA256_HEX_LEN + 1];
+	char hex[DIGEST_SHA256_HEX_LEN + 1] = "";
 
 	digest_sha256_hex_str(text, hex);
+	if (strlen(hex) < ETAG_LEN - 2) /* the crypto library failed: a tag that matches nothing stored */
+		memset(hex, '0', ETAG_LEN - 2);
 	out[0] = '"';
 	memcpy(out + 1, hex, ETAG_LEN - 2);
 	out[ETAG_LEN - 1] = '"';

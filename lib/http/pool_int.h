@@ -7,7 +7,7 @@
  *   pool_children.c   spawn, reap, respawn back-off, kill overdue workers
  *   pool_sockets.c    binding (unix, tcp) or inheriting (LISTEN_FDS) the socket
  *   pool_scoreboard.c the shared mapping and the slots' states
- *   pool_status.c     the /status JSON body
+ *   pool_status.c     the pool as the /status JSON body and the /metrics gauges
  *   pool_worker.c     the worker process: its signals, accept
  *
  * The master's struct is written only by the master process; a worker

@@ -103,13 +103,13 @@ static void write_response(FCGX_Request *r, struct http_req *req, struct http_re
 /* One JSON line per request, written with a single write(2) so lines never interleave. */
 static void access_log(const struct http_req *req, const struct http_resp *resp, double ms)
 {
-	char line[1024], time[32];
+	char line[1024], at[32];
 	cJSON *o = cJSON_CreateObject();
 	char *text;
 	int n;
 
-	civil_format_instant(req->now_ms, time);
-	cJSON_AddStringToObject(o, "time", time);
+	civil_format_instant(req->now_ms, at);
+	cJSON_AddStringToObject(o, "time", at);
 	cJSON_AddStringToObject(o, "requestId", req->request_id ? req->request_id : "");
 	cJSON_AddStringToObject(o, "method", req->method);
 	cJSON_AddStringToObject(o, "route", req->route ? req->route : "unmatched");
@@ -170,6 +170,7 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 	FCGX_Request r;
 	struct arena a;
 	long served = 0;
+	int rc;
 
 	if (!state) {
 		daemon_log_msg("error", "worker_init_failed", "the application could not start");
@@ -192,8 +193,10 @@ int worker_main(int listen_fd, struct pool_shared *shm, int slot, const struct c
 		arena_reset(&a);
 		served++;
 	}
+	/* Recycled or asked to stop is a clean exit; an accept that failed is not (the master backs off). */
+	rc = (cfg->max_requests > 0 && served >= cfg->max_requests) || pool_worker_stopping() ? 0 : 1;
 	arena_destroy(&a);
 	FCGX_Free(&r, 1);
 	app->close(state);
-	return 0;
+	return rc;
 }

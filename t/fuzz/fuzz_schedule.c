@@ -1,6 +1,6 @@
 /*
- * fuzz_schedule.c - POST /api/providers/{id}/schedule bodies: the router's
- * body checks, then codec_sched_decode. A decoded schedule must keep every
+ * fuzz_schedule.c - POST /api/providers/{id}/schedule bodies: the body
+ * checks (http_decode_json_body), then codec_sched_decode. A decoded schedule must keep every
  * invariant sched.h promises, survive encode -> decode -> encode unchanged
  * (that is how it is stored and read back), and give the slot engine dates
  * whose slots are ordered and bookable.

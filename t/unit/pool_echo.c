@@ -7,13 +7,14 @@
  *
  * Its main is appointd's (app/appointd.c built with
  * -DAPPOINTD_WORKER=pool_echo_worker), so the tests run the real start-up:
- * log, pidfile, socket, privileges.
+ * log, pidfile check, socket, pidfile, privileges.
  *
  *   pool_echo [-c FILE] [-t] [-v]     (as appointd: defaults, FILE, env)
  */
 #include <config.h>
 
 #include "core/config.h"
+#include "core/daemon.h"
 #include "http/pool.h"
 
 #include <fcgiapp.h>
@@ -23,13 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t echo_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define echo_now_ms() daemon_clock_ms(CLOCK_MONOTONIC)
 
 int pool_echo_worker(int listen_fd, struct pool_shared *shm, int slot,
 		     const struct config *cfg, void *arg);
