@@ -239,10 +239,11 @@ def test_checker_catches_what_it_should():
     good = {"appointmentId": "0e7b7c2e-8f0a-4a59-9d1e-0c5c1f1f0a11", "status": "CONFIRMED",
             "patientId": "p-1", "providerId": "7a2c5a36-3ad4-4f37-9a61-1ad7e0e2f4c9",
             "startTime": "2027-03-15T08:00:00.000Z", "endTime": "2027-03-15T08:30:00.000Z",
-            "cancellationReason": None, "version": 1}
+            "cancellationReason": None, "version": 1, "serviceId": "default"}
     assert errors(appt, good) == [], errors(appt, good)
     for broken in (dict(good, status="MAYBE"), dict(good, version="1"), dict(good, version=True),
                    dict(good, cancellationReason=7), dict(good, startTime="2027-03-15T08:00:00Z"),
+                   dict(good, serviceId="Not A Service"),
                    {k: v for k, v in good.items() if k != "endTime"}, [good]):
         assert errors(appt, broken), "the checker accepted %r" % (broken,)
     err = {"$ref": "#/components/schemas/Error"}

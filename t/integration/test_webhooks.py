@@ -464,15 +464,18 @@ def test_delivery_of_every_event_type_signed_exact_bytes():
         assert appt == ["APPOINTMENT_CONFIRMED", "APPOINTMENT_RESCHEDULED", "APPOINTMENT_CANCELLED"], appt
         by_type = {x.event_type: x.json for x in arr}
         assert by_type["PROVIDER_SCHEDULE_UPDATED"]["payload"] == {"providerId": pid}
-        assert by_type["APPOINTMENT_CONFIRMED"]["payload"] == {
-            "appointmentId": aid, "patientId": p, "providerId": pid,
-            "appointmentTime": day_at(d, "10:00"), "endTime": day_at(d, "10:30")}
-        assert by_type["APPOINTMENT_RESCHEDULED"]["payload"] == {
-            "appointmentId": aid, "patientId": p, "providerId": pid, "newAppointmentTime": day_at(d, "11:00"),
-            "previousAppointmentTime": day_at(d, "10:00"), "endTime": day_at(d, "11:30")}
-        assert by_type["APPOINTMENT_CANCELLED"]["payload"] == {
+        # [ext] APPOINTMENT_* payloads also carry serviceId and the status after the change
+        svc = {"serviceId": "default"}
+        assert by_type["APPOINTMENT_CONFIRMED"]["payload"] == dict(svc, **{
+            "appointmentId": aid, "patientId": p, "providerId": pid, "status": "CONFIRMED",
+            "appointmentTime": day_at(d, "10:00"), "endTime": day_at(d, "10:30")})
+        assert by_type["APPOINTMENT_RESCHEDULED"]["payload"] == dict(svc, **{
+            "appointmentId": aid, "patientId": p, "providerId": pid, "status": "CONFIRMED",
+            "newAppointmentTime": day_at(d, "11:00"),
+            "previousAppointmentTime": day_at(d, "10:00"), "endTime": day_at(d, "11:30")})
+        assert by_type["APPOINTMENT_CANCELLED"]["payload"] == dict(svc, **{
             "appointmentId": aid, "reason": reason, "patientId": p, "providerId": pid,
-            "appointmentTime": day_at(d, "11:00")}
+            "status": "CANCELLED", "appointmentTime": day_at(d, "11:00")})
         for t, body in by_type.items():
             assert body["eventType"] == t and body["eventId"] == ev[t], body
             assert_utc_ms(body["timestamp"], "envelope timestamp")

@@ -63,6 +63,7 @@ static void test_appt_encode(void)
 	strcpy(a.id, "11111111-2222-3333-4444-555555555555");
 	strcpy(a.provider_id, "8e03978e-40d5-43e8-bc93-6894a57f9324");
 	strcpy(a.patient_id, "p-1");
+	strcpy(a.service_id, "default");
 	a.start_ms = 1805097600000LL;
 	a.end_ms = a.start_ms + 1800000;
 	a.version = 1;
@@ -71,7 +72,7 @@ static void test_appt_encode(void)
 	CU_ASSERT_STRING_EQUAL(s, "{\"appointmentId\":\"11111111-2222-3333-4444-555555555555\",\"status\":\"CONFIRMED\","
 				  "\"patientId\":\"p-1\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\","
 				  "\"startTime\":\"2027-03-15T08:00:00.000Z\",\"endTime\":\"2027-03-15T08:30:00.000Z\","
-				  "\"cancellationReason\":null,\"version\":1}");
+				  "\"cancellationReason\":null,\"version\":1,\"serviceId\":\"default\"}");
 	cJSON_free(s);
 	cJSON_Delete(j);
 }
