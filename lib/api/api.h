@@ -83,6 +83,26 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e);
 
+int api_hold_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		    struct err *e);
+int api_hold_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+int api_hold_release(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+struct book_req;
+struct service;
+struct slot_service;
+/*
+ * Booking b under its provider's row lock (config: its stored schedule):
+ * when b names a live hold (holdId) of its provider, service, startTime and
+ * (if the hold has one) patientId, fills s, sv and eff with the hold's
+ * duration and buffers and returns 1: the booking takes the hold's seat,
+ * and the caller marks it converted (store_hold_convert). A live hold that
+ * does not match: 422 at holdId. No holdId, or a hold that ended or is
+ * unknown: offer_check's answer for b, 0 or -1.
+ */
+int api_hold_offer(struct api_ctx *c, struct http_req *req, const struct book_req *b,
+		   const char *config, struct sched *s, struct service *sv,
+		   struct slot_service *eff, struct err *e);
 int api_events(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
 int api_webhook_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		       struct err *e);

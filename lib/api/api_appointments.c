@@ -60,11 +60,12 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	struct appt a;
 	const char *config;
 	cJSON *payload;
+	int held;
 
+	/* A live hold it names gives its seat, end and buffers (api_hold_offer). */
 	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e) ||
 	    store_provider_get(c->store, req->arena, b.provider_id, 1, &config, NULL, NULL, e) ||
-	    offer_check(c, req, b.provider_id, config, b.service_id, b.start_ms, NULL, &s, &sv, &eff,
-			e))
+	    (held = api_hold_offer(c, req, &b, config, &s, &sv, &eff, e)) < 0)
 		return -1;
 	memset(&a, 0, sizeof a);
 	id_uuid4(a.id);
@@ -78,7 +79,8 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	a.status = APPT_CONFIRMED;
 	a.version = 1;
 	a.created_ms = a.updated_ms = req->now_ms;
-	if (store_appt_insert(c->store, req->arena, &a, e))
+	if (store_appt_insert(c->store, req->arena, &a, e) ||
+	    (held && store_hold_convert(c->store, req->arena, b.hold_id, a.id, req->now_ms, e)))
 		return -1;
 	payload = event_payload(&a);
 	api_add_instant(payload, "appointmentTime", a.start_ms);

@@ -138,6 +138,7 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	int64_t lo, hi, fetch_hi;
 	const char *config, *service = http_query(req, "service");
 	struct store_busy busy;
+	const struct slot_entry *live;
 	struct store_service *rows;
 	struct service *svcs, sv;
 	int nsvcs;
@@ -160,23 +161,24 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	slot_busy_window(from, to, &lo, &hi);
 	hit = cache_sched_find(&c->scheds, id, lo, hi, req->now_ms);
 	fetch_hi = hi > lo + BUSY_WINDOW_S ? hi : lo + BUSY_WINDOW_S;
-	if (store_provider_with_busy(c->store, req->arena, id, lo, fetch_hi, hit ? hit->xmin : 0,
-				     &xmin, &config, &busy, &rows, &nsvcs, e))
+	if (store_provider_with_busy(c->store, req->arena, id, lo, fetch_hi, req->now_ms,
+				     hit ? hit->xmin : 0, &xmin, &config, &busy, &rows, &nsvcs, e))
 		return -1;
 	if (config) {
 		if (api_sched_from_config(c, req, config, &s, e) ||
 		    offer_services_decode(req->arena, rows, nsvcs, &svcs, e))
 			return -1;
 		offer_number_entries(req->arena, &busy, svcs, nsvcs);
-		cache_sched_put(&c->scheds, id, xmin, &s, svcs, nsvcs, busy.entry, busy.n, lo, fetch_hi,
-				req->now_ms);
+		live = busy.entry;
+		cache_sched_put(&c->scheds, id, xmin, &s, svcs, nsvcs, busy.entry, busy.expires_ms,
+				busy.n, lo, fetch_hi, req->now_ms);
 	} else if (hit && hit->xmin == xmin) {
 		/* Unchanged. Nothing else touches the entry during this request. */
 		s = hit->s;
 		svcs = hit->svcs;
 		nsvcs = hit->nsvcs;
-		busy.entry = hit->busy;
-		busy.n = hit->nbusy;
+		/* Holds that expired since it was read are ignored from their expiresAt on. */
+		live = cache_sched_live(hit, req->now_ms, req->arena, &busy.n);
 		cache_sched_touch(&c->scheds, hit);
 	} else {
 		return ERR_INTERNAL(e, "Internal server error.");
@@ -184,7 +186,7 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	if (offer_find(&s, svcs, nsvcs, service, &sv, &key, e))
 		return -1;
 	offer_effective(&s, &sv, key, &svc);
-	sc = (struct slot_ctx){ &s, &svc, (req->now_ms + 999) / 1000, busy.entry, busy.n, NULL };
+	sc = (struct slot_ctx){ &s, &svc, (req->now_ms + 999) / 1000, live, busy.n, NULL };
 	slots = arena_alloc(req->arena, sizeof *slots * SLOT_MAX_PER_DATE);
 	resp->status = 200;
 	if (single) {

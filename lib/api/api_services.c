@@ -174,6 +174,7 @@ int api_service_retire(struct api_ctx *c, struct http_req *req, struct http_resp
 	    store_service_retire(c->store, req->arena, provider, req->path_id2, req->now_ms,
 				 &changed, &row, e) ||
 	    (changed && emit_service_updated(c, req, provider, row.id, e)) ||
+	    store_hold_release_service(c->store, req->arena, provider, row.id, req->now_ms, e) ||
 	    store_commit(c->store, e) || from_row(&row, &sv, e))
 		return -1;
 	resp->status = 200;

@@ -1,7 +1,7 @@
 /*
  * cache_sched.c - the worker's provider cache (cache_sched.h). Each entry
- * owns its copies (overrides, appointments) so that nothing in it points
- * into a request's arena.
+ * owns its copies (overrides, active entries, their expiries) so that
+ * nothing in it points into a request's arena.
  */
 #include "api/cache_sched.h"
 
@@ -13,6 +13,7 @@ static void entry_clear(struct cache_sched_entry *x)
 {
 	free(x->s.overrides);
 	free(x->busy);
+	free(x->expires_ms);
 	free(x->svcs);
 	memset(x, 0, sizeof *x);
 }
@@ -47,6 +48,33 @@ void cache_sched_touch(struct cache_sched *c, struct cache_sched_entry *x)
 	x->used = ++c->clock;
 }
 
+/* A hold whose expiry is not after now_ms is ignored from its expiresAt on. */
+static int expired(const struct cache_sched_entry *x, size_t i, int64_t now_ms)
+{
+	return x->expires_ms && x->expires_ms[i] != 0 && x->expires_ms[i] <= now_ms;
+}
+
+const struct slot_entry *cache_sched_live(const struct cache_sched_entry *x, int64_t now_ms,
+					  struct arena *a, size_t *n)
+{
+	struct slot_entry *live;
+	size_t i, k;
+
+	for (i = 0; i < x->nbusy && !expired(x, i, now_ms); i++)
+		;
+	if (i == x->nbusy) {
+		*n = x->nbusy;
+		return x->busy;
+	}
+	live = arena_alloc(a, sizeof *live * (x->nbusy + 1));
+	memcpy(live, x->busy, sizeof *live * i);
+	for (k = i; i < x->nbusy; i++)
+		if (!expired(x, i, now_ms))
+			live[k++] = x->busy[i];
+	*n = k;
+	return live;
+}
+
 static void *dup_array(const void *p, size_t n, size_t size)
 {
 	void *q;
@@ -61,8 +89,8 @@ static void *dup_array(const void *p, size_t n, size_t size)
 
 void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
 		     const struct service *svcs, int nsvcs,
-		     const struct slot_entry *busy, size_t nbusy, int64_t lo, int64_t hi,
-		     int64_t now_ms)
+		     const struct slot_entry *busy, const int64_t *expires_ms, size_t nbusy,
+		     int64_t lo, int64_t hi, int64_t now_ms)
 {
 	struct cache_sched_entry *x = NULL;
 	int i;
@@ -87,6 +115,12 @@ void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const
 	x->s = *s;
 	x->s.overrides = dup_array(s->overrides, (size_t)s->noverrides, sizeof *s->overrides);
 	x->busy = dup_array(busy, nbusy, sizeof *busy);
+	for (i = 0; expires_ms && (size_t)i < nbusy && !x->expires_ms; i++)
+		if (expires_ms[i] != 0 && !(x->expires_ms = dup_array(expires_ms, nbusy,
+								      sizeof *expires_ms))) {
+			entry_clear(x);
+			return;
+		}
 	x->svcs = dup_array(svcs, (size_t)nsvcs, sizeof *svcs);
 	x->nsvcs = nsvcs;
 	if ((s->noverrides > 0 && !x->s.overrides) || (nbusy > 0 && !x->busy) ||

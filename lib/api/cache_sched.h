@@ -4,8 +4,10 @@
  * decodes what has not changed.
  *
  * An entry is the provider row's version (its xmin) with the schedule
- * decoded at that version and every appointment overlapping [busy_lo,
- * busy_hi). The caller revalidates: it asks the database for the row's
+ * decoded at that version and every active entry overlapping [busy_lo,
+ * busy_hi) (appointments, and holds live when it was read, with their
+ * expiry: a hold's expiry writes nothing, so the row's version does not
+ * tell it, and a reader drops expired holds at use, cache_sched_live). The caller revalidates: it asks the database for the row's
  * version, passing the entry's, and uses the entry only when they agree.
  * An entry older than CACHE_SCHED_TTL_MS is not offered whatever its
  * version says, so not even an xmin reused after wraparound keeps a stale
@@ -18,6 +20,7 @@
 #include <stdint.h>
 
 #include "api/codec_service.h"
+#include "core/arena.h"
 #include "core/ids.h"
 #include "engine/sched.h"
 #include "engine/slot.h"
@@ -35,6 +38,7 @@ struct cache_sched_entry {
 	struct sched s;              /* s.overrides is the entry's own (malloc) */
 	int64_t busy_lo, busy_hi;    /* busy holds every appointment overlapping [lo, hi) */
 	struct slot_entry *busy;      /* the entry's own (malloc); services numbered 0 default, i + 1 svcs[i] */
+	int64_t *expires_ms;          /* busy[i]'s expiry (epoch ms), 0: no expiry (malloc); NULL: none has one */
 	struct service *svcs;         /* the provider's services, retired too (malloc) */
 	int nsvcs;
 	size_t nbusy;
@@ -56,15 +60,22 @@ struct cache_sched_entry *cache_sched_find(const struct cache_sched *c, const ch
 /* Marks x as used now (the database confirmed its version). */
 void cache_sched_touch(struct cache_sched *c, struct cache_sched_entry *x);
 /*
- * Keeps copies of s, of svcs[0..nsvcs) and of busy[0..nbusy) (the appointments of [lo, hi))
- * as provider id's at version xmin, in its own entry or the least recently
+ * x's entries live at now_ms, *n of them: x->busy itself when no hold among
+ * them has expired by now_ms, else a copy without the expired ones (arena).
+ */
+const struct slot_entry *cache_sched_live(const struct cache_sched_entry *x, int64_t now_ms,
+					  struct arena *a, size_t *n);
+/*
+ * Keeps copies of s, of svcs[0..nsvcs), of busy[0..nbusy) (the active
+ * entries of [lo, hi)) and of their expiries expires_ms[0..nbusy) (NULL:
+ * none expires) as provider id's at version xmin, in its own entry or the least recently
  * used one. Out of memory or over CACHE_SCHED_BUSY_MAX appointments, it
  * keeps nothing (and forgets what it had of id).
  */
 void cache_sched_put(struct cache_sched *c, const char *id, uint32_t xmin, const struct sched *s,
 		     const struct service *svcs, int nsvcs,
-		     const struct slot_entry *busy, size_t nbusy, int64_t lo, int64_t hi,
-		     int64_t now_ms);
+		     const struct slot_entry *busy, const int64_t *expires_ms, size_t nbusy,
+		     int64_t lo, int64_t hi, int64_t now_ms);
 /* Frees every entry; the cache is empty and usable again. */
 void cache_sched_free(struct cache_sched *c);
 

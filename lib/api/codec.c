@@ -36,7 +36,9 @@ int codec_instant_field(const cJSON *v, const char *path, int64_t *ms, struct er
 	return 0;
 }
 
-int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
+/* The fields bookings and holds share; patientId may be absent (or null) unless required. */
+static int book_fields(const cJSON *body, struct book_req *out, int patient_required,
+		       struct err *e)
 {
 	const cJSON *pat, *prov;
 	int bad = 0, len;
@@ -49,8 +51,10 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 	pat = cJSON_GetObjectItemCaseSensitive(body, "patientId");
 	prov = cJSON_GetObjectItemCaseSensitive(body, "providerId");
 	if (!pat || cJSON_IsNull(pat)) {
-		err_field(e, "patientId", "is required");
-		bad = 1;
+		if (patient_required) {
+			err_field(e, "patientId", "is required");
+			bad = 1;
+		}
 	} else if (!cJSON_IsString(pat) || (len = utf8_printable_len(pat->valuestring)) < 1 ||
 		   len > APPT_PATIENT_MAX) {
 		err_field(e, "patientId", "must be 1 to %d printable characters", APPT_PATIENT_MAX);
@@ -70,6 +74,34 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 		bad = 1;
 	if (codec_service_field(body, "serviceId", out->service_id, e))
 		bad = 1;
+	return bad ? -1 : 0;
+}
+
+int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
+{
+	int bad = book_fields(body, out, 1, e);
+	const cJSON *hold = cJSON_GetObjectItemCaseSensitive(body, "holdId");
+
+	if (bad && !cJSON_IsObject(body))
+		return -1;
+	if (hold && !cJSON_IsNull(hold) &&
+	    (!cJSON_IsString(hold) || !id_uuid_parse(hold->valuestring, out->hold_id))) {
+		err_field(e, "holdId", "must be a UUID");
+		bad = -1;
+	}
+	return bad ? -1 : 0;
+}
+
+int codec_hold_decode(const cJSON *body, struct book_req *out, int *ttl_s, struct err *e)
+{
+	int bad = book_fields(body, out, 0, e);
+
+	*ttl_s = CODEC_HOLD_TTL_DEFAULT;
+	if (bad && !cJSON_IsObject(body))
+		return -1;
+	if (codec_int_field(body, "ttlSeconds", "ttlSeconds", CODEC_HOLD_TTL_MIN,
+			    CODEC_HOLD_TTL_MAX, ttl_s, e) < 0)
+		bad = -1;
 	return bad ? -1 : 0;
 }
 

@@ -27,7 +27,13 @@ struct book_req {
 	char provider_id[ID_UUID_LEN + 1];
 	int64_t start_ms;
 	char service_id[APPT_SERVICE_MAX + 1];   /* "default" when not given */
+	char hold_id[ID_UUID_LEN + 1];           /* "" when not given */
 };
+
+/* ttlSeconds of POST /api/holds: bounds and default. */
+#define CODEC_HOLD_TTL_MIN 30
+#define CODEC_HOLD_TTL_MAX 1800
+#define CODEC_HOLD_TTL_DEFAULT 300
 
 /*
  * Validates and decodes a provider configuration. Returns 0 with every
@@ -59,6 +65,12 @@ int codec_limits_decode(const cJSON *v, const char *path, int *per_day, int *per
 cJSON *codec_limits_encode(int per_day, int per_week);
 
 int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
+/*
+ * A POST /api/holds body: as a booking's (without holdId), patientId
+ * optional ("" when absent or null), and ttlSeconds (*ttl_s, default
+ * CODEC_HOLD_TTL_DEFAULT).
+ */
+int codec_hold_decode(const cJSON *body, struct book_req *out, int *ttl_s, struct err *e);
 /* {"startTime": "..."} */
 int codec_reschedule_decode(const cJSON *body, int64_t *start_ms, struct err *e);
 /* A startTime-like field: the message names the rule broken. */

@@ -100,16 +100,13 @@ int offer_find(const struct sched *s, const struct service *svcs, int n, const c
 	return ERR_NOT_FOUND(e, "Service not found.");
 }
 
-int offer_check(struct api_ctx *c, struct http_req *req, const char *provider,
-		const char *config, const char *service_id, int64_t start_ms, const char *except,
-		struct sched *s, struct service *sv, struct slot_service *eff, struct err *e)
+int offer_resolve(struct api_ctx *c, struct http_req *req, const char *provider,
+		  const char *config, const char *service_id, struct sched *s, struct service *sv,
+		  struct slot_service *eff, struct err *e)
 {
 	struct store_service row;
-	struct store_busy busy;
 	struct service *own = NULL;
-	int64_t lo, hi;
-	int32_t d, key;
-	struct slot_ctx sc;
+	int32_t key;
 
 	if (api_sched_from_config(c, req, config, s, e))
 		return -1;
@@ -121,13 +118,28 @@ int offer_check(struct api_ctx *c, struct http_req *req, const char *provider,
 	if (offer_find(s, own, own ? 1 : 0, service_id, sv, &key, e))
 		return -1;
 	offer_effective(s, sv, key, eff);
+	return 0;
+}
+
+int offer_check(struct api_ctx *c, struct http_req *req, const char *provider,
+		const char *config, const char *service_id, int64_t start_ms, const char *except,
+		struct sched *s, struct service *sv, struct slot_service *eff, struct err *e)
+{
+	struct store_busy busy;
+	int64_t lo, hi;
+	int32_t d;
+	struct slot_ctx sc;
+
+	if (offer_resolve(c, req, provider, config, service_id, s, sv, eff, e))
+		return -1;
 	if (start_ms % 60000 != 0)
 		return ERR_SLOT_TAKEN(e);
 	d = slot_local_date(s, start_ms / 1000);
 	slot_busy_window(d - 1, d + 1, &lo, &hi);
-	if (store_appt_busy(c->store, req->arena, provider, lo, hi, except, &busy, e))
+	if (store_appt_busy(c->store, req->arena, provider, lo, hi, except, req->now_ms, &busy, e))
 		return -1;
-	offer_number_entries(req->arena, &busy, own, own ? 1 : 0);
+	/* The service's number is offer_find's: 1 for the one service given (sv), 0 for default. */
+	offer_number_entries(req->arena, &busy, sv, strcmp(service_id, SERVICE_DEFAULT) != 0);
 	sc = (struct slot_ctx){ s, eff, (req->now_ms + 999) / 1000, busy.entry, busy.n, NULL };
 	if (!slot_bookable(&sc, start_ms / 1000))
 		return ERR_SLOT_TAKEN(e);

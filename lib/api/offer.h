@@ -40,6 +40,14 @@ int offer_services_decode(struct arena *a, const struct store_service *rows, int
 int offer_find(const struct sched *s, const struct service *svcs, int n, const char *id,
 	       struct service *out, int32_t *key, struct err *e);
 /*
+ * The provider's schedule (config: as stored) into s, and its service
+ * service_id (404 "Service not found." when unknown or retired) into sv,
+ * with its effective values eff (what a booking records).
+ */
+int offer_resolve(struct api_ctx *c, struct http_req *req, const char *provider,
+		  const char *config, const char *service_id, struct sched *s, struct service *sv,
+		  struct slot_service *eff, struct err *e);
+/*
  * Under the provider's row lock (config: its stored schedule): the service
  * service_id (404 when unknown or retired) and whether start_ms begins a
  * slot it offers now, the appointment `except` counting as absent (409

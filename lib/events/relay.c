@@ -510,6 +510,11 @@ static void relay_prune(struct relay *r)
 		relay_db_failed(r, &e, "pruning idempotency keys");
 		return;
 	}
+	/* Ended holds go 24 hours after they ended, whatever the event retention. */
+	if (store_hold_prune(r->store, &r->arena, RELAY_PRUNE_BATCH, &deleted, &e) < 0) {
+		relay_db_failed(r, &e, "pruning holds");
+		return;
+	}
 	if (r->cfg.relay_retention_hours == 0)
 		return;
 	if (store_outbox_prune(r->store, &r->arena, r->cfg.relay_retention_hours, RELAY_PRUNE_BATCH,

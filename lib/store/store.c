@@ -41,7 +41,7 @@ static int prepare_all(struct store *s)
 	const struct store_stmt *tables[] = { store_provider_stmts, store_appt_stmts,
 					      store_outbox_stmts, store_webhook_stmts,
 					      store_delivery_stmts, store_key_stmts, store_idem_stmts,
-					      store_service_stmts };
+					      store_service_stmts, store_hold_stmts };
 	size_t t;
 
 	for (t = 0; t < sizeof tables / sizeof tables[0]; t++) {

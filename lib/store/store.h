@@ -101,26 +101,31 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 		       struct err *e);
 /*
  * A provider's active entries as the busy queries return them, sorted by
- * start: each with its own [start, end) and buffers (slot_entry, whose
- * service the caller numbers) and the serviceId it was booked with.
+ * (start, id): its PENDING and CONFIRMED appointments and its holds live at
+ * the time the caller passed, each with its own [start, end) and buffers
+ * (slot_entry, whose service the caller numbers), the serviceId it was
+ * booked with, and for a hold its expiry (a later reader drops the holds
+ * whose expiry is not after its own time).
  */
 struct store_busy {
 	struct slot_entry *entry;    /* arena, room for one more */
 	const char **service;        /* arena, entry i's serviceId */
+	int64_t *expires_ms;         /* arena, entry i's expiry (epoch ms); 0: an appointment */
 	size_t n;
 };
 struct store_service;
 /*
  * One round trip for availability: the provider's row version (*xmin) and,
  * unless it is known_xmin (0: none known), its configuration, its active
- * entries overlapping [lo, hi) (UTC seconds) and all its services (retired
- * too, in serviceId byte order); when it is, *config = NULL and nothing
- * else is read.
+ * entries overlapping [lo, hi) (UTC seconds; holds: those live at now_ms)
+ * and all its services (retired too, in serviceId byte order); when it is,
+ * *config = NULL and nothing else is read. The version changes with every
+ * write of an appointment or hold, not with a hold's expiry.
  */
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
-			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
-			     struct store_busy *busy, struct store_service **services,
-			     int *nservices, struct err *e);
+			     int64_t hi, int64_t now_ms, uint32_t known_xmin, uint32_t *xmin,
+			     const char **config, struct store_busy *busy,
+			     struct store_service **services, int *nservices, struct err *e);
 /*
  * Locks the row of the provider of appointment appt_id, in a transaction;
  * *config is its configuration, NULL when there is no such appointment.
@@ -131,12 +136,13 @@ int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *ap
 
 /* ---- appointments (store_appt.c) */
 /*
- * The provider's active entries overlapping [lo, hi) (UTC seconds), but
- * for appointment except_id (NULL: none), in a transaction that holds the
- * provider's row lock.
+ * The provider's active entries overlapping [lo, hi) (UTC seconds), holds
+ * live at now_ms, but for appointment except_id (NULL: none), in a
+ * transaction that holds the provider's row lock.
  */
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
-		    int64_t hi, const char *except_id, struct store_busy *out, struct err *e);
+		    int64_t hi, const char *except_id, int64_t now_ms, struct store_busy *out,
+		    struct err *e);
 /*
  * The writes go with the next round trip (store_exec_later): a taken slot
  * surfaces as 409 there. Rescheduling and cancelling need the row locked
@@ -171,6 +177,56 @@ int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *
 int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, int64_t from_ms,
 		    int64_t to_ms, int64_t now_ms, int max, struct ics_appt **out, int *n,
 		    struct err *e);
+
+/* ---- holds (store_hold.c) */
+/*
+ * A hold: a seat kept during checkout. It is live while ended_ms is 0 and
+ * expires_ms is after the time asked about; nothing has to run when it
+ * expires. Every write of a hold is made under its provider's row lock
+ * (store_provider_get with lock, or store_hold_lock_provider), so a check
+ * and a write under that lock are one decision.
+ */
+struct hold {
+	char id[ID_UUID_LEN + 1];
+	char provider_id[ID_UUID_LEN + 1];
+	char service_id[APPT_SERVICE_MAX + 1];
+	char patient_id[APPT_PATIENT_MAX * 4 + 1]; /* "" when none */
+	int64_t start_ms, end_ms;
+	int buffer_before, buffer_after;           /* minutes, as the service had them */
+	int64_t expires_ms;
+	int64_t ended_ms;                          /* released or converted; 0 while open */
+	int64_t created_ms;
+};
+/* The write goes with the next round trip (store_exec_later). key_id: who made it (NULL: none). */
+int store_hold_insert(struct store *s, struct arena *a, const struct hold *h, const char *key_id,
+		      struct err *e);
+/* Any state; 404 "Hold not found." if absent. */
+int store_hold_get(struct store *s, struct arena *a, const char *id, struct hold *out,
+		   struct err *e);
+/* Locks the row of the provider of hold id, in a transaction; *found = 0 when there is no such hold. */
+int store_hold_lock_provider(struct store *s, struct arena *a, const char *id, int *found,
+			     struct err *e);
+/* Ends the hold if it is live at now_ms (else changes nothing); queued. */
+int store_hold_release(struct store *s, struct arena *a, const char *id, int64_t now_ms,
+		       struct err *e);
+/* Ends the hold as converted into appointment appt_id; queued. */
+int store_hold_convert(struct store *s, struct arena *a, const char *id, const char *appt_id,
+		       int64_t now_ms, struct err *e);
+/* Ends the live holds of a provider's service (it is being retired); queued. */
+int store_hold_release_service(struct store *s, struct arena *a, const char *provider_id,
+			       const char *service_id, int64_t now_ms, struct err *e);
+/*
+ * In a transaction: takes the patient's hold lock (held to its end, so
+ * that concurrent holds of one patient on different providers count one
+ * after the other) and counts its holds live at now_ms, over all providers.
+ */
+int store_hold_count_patient(struct store *s, struct arena *a, const char *patient_id,
+			     int64_t now_ms, int *n, struct err *e);
+/*
+ * Deletes at most max holds that ended or expired more than 24 hours ago
+ * (the relay's maintenance cycle).
+ */
+int store_hold_prune(struct store *s, struct arena *a, int max, int64_t *deleted, struct err *e);
 
 /* ---- outbox and the event feed (store_outbox.c) */
 /* In a transaction, the row goes with the next round trip (store_exec_later). */

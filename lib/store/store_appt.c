@@ -19,8 +19,8 @@
 const struct store_stmt store_appt_stmts[] = {
 	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
 	{ "appt_busy",
-	  "SELECT " SQL_BUSY_COL ", " SQL_BUSY_SERVICES " FROM appointments a"
-	  " WHERE a.provider_id = $1 AND " SQL_BUSY_WHERE " AND a.id IS DISTINCT FROM $4::uuid" },
+	  "SELECT " SQL_BUSY_COL ", " SQL_BUSY_SERVICES
+	  " FROM " SQL_BUSY_FROM("$1::uuid", "$4::uuid", "$5") },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
 	  " version, created_at, updated_at, service_id, buffer_before, buffer_after)"
@@ -103,8 +103,9 @@ int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_
 	/*
 	 * array_send: ndim, has-null flag, element type, then length and lower
 	 * bound per dimension, then each element as its length and value:
-	 * int8[n][4] (start, end, buffers) and text[n] (serviceIds).
+	 * int8[n][5] (start, end, buffers, expiry) and text[n] (serviceIds).
 	 */
+	enum { COLS = 5, ROW = COLS * 12 };
 	const unsigned char *v = (const unsigned char *)PQgetvalue(r, 0, col);
 	const unsigned char *t = (const unsigned char *)PQgetvalue(r, 0, col + 1);
 	size_t len = (size_t)PQgetlength(r, 0, col), tlen = (size_t)PQgetlength(r, 0, col + 1);
@@ -116,10 +117,10 @@ int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_
 		return ERR_INTERNAL(e, "Internal server error.");
 	if (!PQgetisnull(r, 0, col)) {
 		if (len < 28 || store_be32(v) != 2 || store_be32(v + 4) != 0 ||
-		    store_be32(v + 8) != 20 || store_be32(v + 20) != 4)
+		    store_be32(v + 8) != 20 || store_be32(v + 20) != COLS)
 			return ERR_INTERNAL(e, "Internal server error.");
 		n = store_be32(v + 12);
-		if (n == 0 || n > (len - 28) / 48 || len != 28 + n * 48)
+		if (n == 0 || n > (len - 28) / ROW || len != 28 + n * ROW)
 			return ERR_INTERNAL(e, "Internal server error.");
 		if (tlen < 20 || store_be32(t) != 1 || store_be32(t + 4) != 0 ||
 		    store_be32(t + 8) != 25 || store_be32(t + 12) != n)
@@ -127,19 +128,21 @@ int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_
 	}
 	out->entry = arena_calloc(a, n + 1, sizeof *out->entry);
 	out->service = arena_calloc(a, n + 1, sizeof *out->service);
+	out->expires_ms = arena_calloc(a, n + 1, sizeof *out->expires_ms);
 	out->n = n;
-	for (i = 0, v += 28, t += 20; i < n; i++, v += 48) {
+	for (i = 0, v += 28, t += 20; i < n; i++, v += ROW) {
 		struct slot_entry *x = &out->entry[i];
 		uint32_t slen;
 		int k;
 
-		for (k = 0; k < 4; k++)
+		for (k = 0; k < COLS; k++)
 			if (store_be32(v + 12 * k) != 8)
 				return ERR_INTERNAL(e, "Internal server error.");
 		x->start = be64(v + 4);
 		x->end = be64(v + 16);
 		x->buffer_before = (int32_t)be64(v + 28);
 		x->buffer_after = (int32_t)be64(v + 40);
+		out->expires_ms[i] = be64(v + 52);
 		if (tend - t < 4 || (slen = store_be32(t)) > (size_t)(tend - t - 4))
 			return ERR_INTERNAL(e, "Internal server error.");
 		out->service[i] = arena_strndup(a, (const char *)t + 4, slen);
@@ -149,10 +152,12 @@ int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_
 }
 
 int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, int64_t lo,
-		    int64_t hi, const char *except_id, struct store_busy *out, struct err *e)
+		    int64_t hi, const char *except_id, int64_t now_ms, struct store_busy *out,
+		    struct err *e)
 {
-	const char *p[4] = { provider_id, i64_text(a, lo), i64_text(a, hi), except_id };
-	PGresult *r = store_exec_as(s, a, "appt_busy", 4, p, 1, e);
+	const char *p[5] = { provider_id, i64_text(a, lo), i64_text(a, hi), except_id,
+			     i64_text(a, now_ms) };
+	PGresult *r = store_exec_as(s, a, "appt_busy", 5, p, 1, e);
 
 	if (!r)
 		return -1;

@@ -84,28 +84,43 @@ extern const struct store_stmt store_delivery_stmts[];
 extern const struct store_stmt store_key_stmts[];
 extern const struct store_stmt store_idem_stmts[];
 extern const struct store_stmt store_service_stmts[];
+extern const struct store_stmt store_hold_stmts[];
 
 /* Instants cross the wire as integer milliseconds since the epoch. */
 #define SQL_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 /* Advisory-lock class of relay sessions (key 1 of the two-int form). */
 #define SQL_RELAY_LOCK_CLASS "1095782468"
+/* Advisory-lock class of a patient's holds (transaction locks, key 2: hashtext(patientId)). */
+#define SQL_HOLD_PATIENT_LOCK_CLASS "1213156420"
 
 #define SQL_TS(param) "to_timestamp(" param "::bigint / 1000.0)"
 
 /*
- * A busy query's two columns (store_busy_decode) over appointments a, in
- * one order, and its condition: CONFIRMED and overlapping [$2, $3) (epoch
- * seconds), which the exclusion constraint's GiST index answers bounded on
- * both sides. SQL_BUSY_COL: int8[n][4] of start and end (epoch seconds)
- * and the buffers (seconds); SQL_BUSY_SERVICES: text[n] of the serviceIds.
+ * A busy query's two columns (store_busy_decode) over the active entries a
+ * of provider `prov`, in one order (start, id): its PENDING and CONFIRMED
+ * appointments (but the one `except` names, a uuid expression or NULL) and
+ * its holds that are live at `now` (milliseconds: the request's time, never
+ * the server's now(), so every reader judges expiry by the request's
+ * clock), each overlapping [$2, $3) (epoch seconds), which the partial GiST
+ * indexes (the exclusion constraint's, holds_provider_live) answer bounded
+ * on both sides. SQL_BUSY_COL: int8[n][5] of start and end (epoch seconds),
+ * the buffers (seconds) and the expiry (epoch milliseconds; 0 for an
+ * appointment); SQL_BUSY_SERVICES: text[n] of the serviceIds.
  */
 #define SQL_BUSY_ORDER "ORDER BY a.start_at, a.id"
 #define SQL_BUSY_COL "array_agg(ARRAY[floor(extract(epoch FROM a.start_at))::int8," \
 	" floor(extract(epoch FROM a.end_at))::int8, a.buffer_before::int8 * 60," \
-	" a.buffer_after::int8 * 60] " SQL_BUSY_ORDER ")"
+	" a.buffer_after::int8 * 60, a.expires] " SQL_BUSY_ORDER ")"
 #define SQL_BUSY_SERVICES "array_agg(a.service_id " SQL_BUSY_ORDER ")"
-#define SQL_BUSY_WHERE "a.status = 'CONFIRMED' AND tstzrange(a.start_at, a.end_at)" \
+#define SQL_BUSY_WINDOW "tstzrange(start_at, end_at)" \
 	" && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint))"
+#define SQL_BUSY_FROM(prov, except, now) \
+	"(SELECT id, start_at, end_at, buffer_before, buffer_after, service_id, 0::int8 AS expires" \
+	" FROM appointments WHERE provider_id = " prov " AND status IN ('PENDING', 'CONFIRMED')" \
+	" AND " SQL_BUSY_WINDOW " AND id IS DISTINCT FROM " except \
+	" UNION ALL SELECT id, start_at, end_at, buffer_before, buffer_after, service_id, " \
+	SQL_MS("expires_at") " FROM holds WHERE provider_id = " prov " AND ended_at IS NULL" \
+	" AND expires_at > " SQL_TS(now) " AND " SQL_BUSY_WINDOW ") a"
 
 /* A big-endian 32-bit integer of a binary result's value. */
 static inline uint32_t store_be32(const void *v)

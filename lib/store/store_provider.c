@@ -1,6 +1,6 @@
 /*
  * store_provider.c - the providers table: upsert, read, lock, and the one
- * round trip availability needs (configuration plus confirmed appointments).
+ * round trip availability needs (configuration plus active entries).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,16 +27,16 @@ const struct store_stmt store_provider_stmts[] = {
 	/*
 	 * One row, in binary: the row's version (xmin: any update of the row
 	 * changes it, and migration 0007's triggers update it whenever its
-	 * appointments change), then, unless that version is $4, the
-	 * configuration and the confirmed appointments overlapping [$2, $3)
+	 * appointments or holds change), then, unless that version is $4, the
+	 * configuration and the active entries overlapping [$2, $3), live at $5,
 	 * (store_busy_decode): a CASE runs its subquery only when it is reached.
 	 */
 	{ "provider_with_busy",
 	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END,"
-	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_COL " FROM appointments a"
-	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END,"
-	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_SERVICES " FROM appointments a"
-	  " WHERE a.provider_id = p.id AND " SQL_BUSY_WHERE ") END,"
+	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_COL
+	  " FROM " SQL_BUSY_FROM("p.id", "NULL", "$5") ") END,"
+	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_SERVICES
+	  " FROM " SQL_BUSY_FROM("p.id", "NULL", "$5") ") END,"
 	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT array_agg(ARRAY[s.service_id,"
 	  " s.active::text, s.config::text, " SQL_MS("s.created_at") "::text, " SQL_MS("s.updated_at")
 	  "::text] ORDER BY s.service_id COLLATE \"C\") FROM services s WHERE s.provider_id = p.id) END"
@@ -118,18 +118,19 @@ static int services_decode(struct arena *a, const PGresult *r, int col, struct s
 }
 
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
-			     int64_t hi, uint32_t known_xmin, uint32_t *xmin, const char **config,
-			     struct store_busy *busy, struct store_service **services,
-			     int *nservices, struct err *e)
+			     int64_t hi, int64_t now_ms, uint32_t known_xmin, uint32_t *xmin,
+			     const char **config, struct store_busy *busy,
+			     struct store_service **services, int *nservices, struct err *e)
 {
-	char los[24], his[24], known[16];
-	const char *p[4] = { id, los, his, known };
+	char los[24], his[24], known[16], now[24];
+	const char *p[5] = { id, los, his, known, now };
 	PGresult *r;
 
 	snprintf(los, sizeof los, "%" PRId64, lo);
 	snprintf(his, sizeof his, "%" PRId64, hi);
 	snprintf(known, sizeof known, "%" PRIu32, known_xmin);
-	r = store_exec_as(s, a, "provider_with_busy", 4, p, 1, e);
+	snprintf(now, sizeof now, "%" PRId64, now_ms);
+	r = store_exec_as(s, a, "provider_with_busy", 5, p, 1, e);
 	if (!r)
 		return -1;
 	if (PQntuples(r) == 0)

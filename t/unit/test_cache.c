@@ -110,7 +110,7 @@ static void put(struct cache_sched *c, int i, uint32_t xmin, int noverrides, siz
 	for (j = 0; j < 3; j++)
 		busy[j] = (struct slot_entry){ .start = lo + (int64_t)j * 3600,
 					       .end = lo + (int64_t)j * 3600 + 1800 };
-	cache_sched_put(c, provider(i), xmin, &s, NULL, 0, busy, nbusy, lo, hi, now);
+	cache_sched_put(c, provider(i), xmin, &s, NULL, 0, busy, NULL, nbusy, lo, hi, now);
 }
 
 static void test_sched_window_and_expiry(void)
@@ -164,7 +164,8 @@ static void test_sched_revalidation_replaces_in_place(void)
 		struct slot_entry *many = calloc(CACHE_SCHED_BUSY_MAX + 1, sizeof *many);
 
 		memset(&s, 0, sizeof s);
-		cache_sched_put(&c, provider(3), 9, &s, NULL, 0, many, CACHE_SCHED_BUSY_MAX + 1, 0, 200, 30);
+		cache_sched_put(&c, provider(3), 9, &s, NULL, 0, many, NULL, CACHE_SCHED_BUSY_MAX + 1, 0, 200,
+				30);
 		free(many);
 	}
 	CU_ASSERT_PTR_NULL(cache_sched_find(&c, provider(3), 0, 100, 30));
@@ -189,6 +190,55 @@ static void test_sched_evicts_least_recently_used(void)
 	cache_sched_free(&c);
 }
 
+/* Holds kept with their expiry are dropped at use from their expiresAt on, copying only then. */
+static void test_sched_live_drops_expired_holds(void)
+{
+	struct cache_sched c;
+	struct cache_sched_entry *x;
+	struct sched s;
+	struct slot_entry busy[4];
+	int64_t expires[4] = { 0, 5000, 0, 9000 }; /* appointment, hold, appointment, hold */
+	const struct slot_entry *live;
+	struct arena a;
+	size_t n, j;
+
+	memset(&c, 0, sizeof c);
+	memset(&s, 0, sizeof s);
+	arena_init(&a, 4096);
+	for (j = 0; j < 4; j++)
+		busy[j] = (struct slot_entry){ .start = (int64_t)j * 3600, .end = (int64_t)j * 3600 + 1800 };
+	cache_sched_put(&c, provider(5), 1, &s, NULL, 0, busy, expires, 4, 0, 100000, 1000);
+	x = cache_sched_find(&c, provider(5), 0, 100, 1000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x->expires_ms);
+	/* Nothing expired: the entry's own array, no copy. */
+	live = cache_sched_live(x, 4999, &a, &n);
+	CU_ASSERT_PTR_EQUAL(live, x->busy);
+	CU_ASSERT_EQUAL(n, 4);
+	/* At expiresAt the hold is gone; order kept. */
+	live = cache_sched_live(x, 5000, &a, &n);
+	CU_ASSERT_PTR_NOT_EQUAL(live, x->busy);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_EQUAL(live[0].start, 0);
+	CU_ASSERT_EQUAL(live[1].start, 2 * 3600);
+	CU_ASSERT_EQUAL(live[2].start, 3 * 3600);
+	live = cache_sched_live(x, 9000, &a, &n);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(live[1].start, 2 * 3600);
+	CU_ASSERT_EQUAL(x->nbusy, 4); /* the entry itself is untouched */
+	/* Appointments only: no expiry kept, never a copy. */
+	expires[1] = expires[3] = 0;
+	cache_sched_put(&c, provider(5), 2, &s, NULL, 0, busy, expires, 4, 0, 100000, 1000);
+	x = cache_sched_find(&c, provider(5), 0, 100, 1000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_PTR_NULL(x->expires_ms);
+	live = cache_sched_live(x, 1 << 30, &a, &n);
+	CU_ASSERT_PTR_EQUAL(live, x->busy);
+	CU_ASSERT_EQUAL(n, 4);
+	arena_destroy(&a);
+	cache_sched_free(&c);
+}
+
 void suite_cache(void)
 {
 	CU_pSuite s = test_suite("cache");
@@ -199,4 +249,5 @@ void suite_cache(void)
 	TEST_ADD(s, test_sched_window_and_expiry);
 	TEST_ADD(s, test_sched_revalidation_replaces_in_place);
 	TEST_ADD(s, test_sched_evicts_least_recently_used);
+	TEST_ADD(s, test_sched_live_drops_expired_holds);
 }
