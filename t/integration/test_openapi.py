@@ -596,6 +596,45 @@ def drive_operations(drive):
     r = drive("GET", one, 200, ids)
     assert r is None or (r.json["status"] == "CANCELLED" and r.json["cancellationReason"] == "openapi"), r
 
+    # Holds
+    holds = "/api/holds"
+    hbody = {"providerId": pid, "startTime": at("14:00"), "patientId": lib.patient(), "ttlSeconds": 60}
+    hidem = {"Idempotency-Key": "openapi-" + lib.uuid4()}
+    r = drive("POST", holds, 201, body=hbody, headers=hidem)
+    hid = r.json["holdId"] if r else None
+    r = drive("POST", holds, 201, body=hbody, headers=hidem)          # replay
+    assert r is None or r.headers.get("idempotent-replayed") == "true", r
+    drive("POST", holds, 422, body=dict(hbody, startTime=at("15:00")), headers=hidem)
+    drive("POST", holds, 201, body={"providerId": pid, "startTime": at("15:00")})  # no patient
+    drive("POST", holds, 409, body=hbody)                              # held
+    drive("POST", holds, 404, body=dict(hbody, providerId=lib.uuid4()))
+    drive("POST", holds, 404, body=dict(hbody, serviceId="nosuch"))
+    drive("POST", holds, 422, body={"providerId": "x", "ttlSeconds": 5})
+    drive("POST", holds, 422, body=hbody, query=DUP)
+    body_cases(drive, "POST", holds, None, hbody)
+    keyed_cases(drive, "POST", holds, None, hbody, "booking")
+
+    hold1 = "/api/holds/{holdId}"
+    hids = {"holdId": hid}
+    drive("GET", hold1, 200, hids)
+    drive("GET", hold1, 200, hids, key="read")
+    drive("GET", hold1, 404)
+    drive("GET", hold1, 404, {"holdId": "nope"})
+    drive("GET", hold1, 422, hids, query=DUP)
+    keyed_cases(drive, "GET", hold1, hids)
+    # converted by a booking that names it
+    drive("POST", appts, 422, body=dict(booking, startTime=at("14:00"), holdId="nope"))
+    drive("POST", appts, 422, body=dict(booking, startTime=at("14:30"), holdId=hid))
+    drive("POST", appts, 201, body=dict(booking, patientId=hbody["patientId"], startTime=at("14:00"),
+                                        holdId=hid))
+    drive("GET", hold1, 404, hids)                                     # converted
+    drive("DELETE", hold1, 422, hids, query=DUP)
+    drive("DELETE", hold1, 422, hids, headers={"Idempotency-Key": "k" * 256})
+    keyed_cases(drive, "DELETE", hold1, hids, scope="booking")
+    drive("DELETE", hold1, 200, hids, headers={"Idempotency-Key": "openapi-" + lib.uuid4()})
+    drive("DELETE", hold1, 404)
+    drive("DELETE", hold1, 404, {"holdId": "nope"})
+
     # calendar.ics (driven once routes.c has it)
     cal = "/api/providers/{providerId}/calendar.ics"
     drive("GET", cal, 200, {"providerId": pid})
