@@ -27,6 +27,61 @@ static int book(const char *json, struct book_req *out, const char *bad_path)
 	return r;
 }
 
+/* codec_hold_decode on text; as book() above. */
+static int hold_req(const char *text, struct book_req *out, int *ttl, const char *bad_path)
+{
+	cJSON *j = cJSON_Parse(text);
+	struct err e;
+	int r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	err_init(&e);
+	r = codec_hold_decode(j, out, ttl, &e);
+	if (bad_path) {
+		CU_ASSERT_EQUAL(r, -1);
+		CU_ASSERT_EQUAL(e.status, 422);
+		CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(e.details, bad_path));
+	}
+	err_clear(&e);
+	cJSON_Delete(j);
+	return r;
+}
+
+#define HOLD_BASE "\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\",\"startTime\":\"2027-03-15T09:00:00Z\""
+
+static void test_hold_decode(void)
+{
+	struct book_req b;
+	int ttl;
+
+	CU_ASSERT_EQUAL(hold_req("{" HOLD_BASE "}", &b, &ttl, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(b.patient_id, "");
+	CU_ASSERT_STRING_EQUAL(b.service_id, "default");
+	CU_ASSERT_EQUAL(ttl, CODEC_HOLD_TTL_DEFAULT);
+	CU_ASSERT_EQUAL(hold_req("{" HOLD_BASE ",\"patientId\":null,\"ttlSeconds\":null}", &b, &ttl, NULL), 0);
+	CU_ASSERT_EQUAL(ttl, 300);
+	CU_ASSERT_EQUAL(hold_req("{" HOLD_BASE ",\"patientId\":\"p\",\"ttlSeconds\":30,\"serviceId\":\"x\"}", &b, &ttl, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(b.patient_id, "p");
+	CU_ASSERT_STRING_EQUAL(b.service_id, "x");
+	CU_ASSERT_EQUAL(ttl, 30);
+	CU_ASSERT_EQUAL(hold_req("{" HOLD_BASE ",\"ttlSeconds\":1800}", &b, &ttl, NULL), 0);
+	CU_ASSERT_EQUAL(ttl, 1800);
+	hold_req("{" HOLD_BASE ",\"ttlSeconds\":29}", &b, &ttl, "ttlSeconds");
+	hold_req("{" HOLD_BASE ",\"ttlSeconds\":1801}", &b, &ttl, "ttlSeconds");
+	hold_req("{" HOLD_BASE ",\"ttlSeconds\":60.5}", &b, &ttl, "ttlSeconds");
+	hold_req("{" HOLD_BASE ",\"ttlSeconds\":\"60\"}", &b, &ttl, "ttlSeconds");
+	hold_req("{" HOLD_BASE ",\"patientId\":\"\"}", &b, &ttl, "patientId");
+	hold_req("{\"startTime\":\"2027-03-15T09:00:00Z\",\"ttlSeconds\":0}", &b, &ttl, "providerId");
+	hold_req("[1]", &b, &ttl, "body");
+	/* a booking's holdId: a UUID (any case), null or absent */
+	CU_ASSERT_EQUAL(book("{\"patientId\":\"p\"," HOLD_BASE ",\"holdId\":\"0A000000-0000-4000-8000-000000000000\"}", &b, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(b.hold_id, "0a000000-0000-4000-8000-000000000000");
+	CU_ASSERT_EQUAL(book("{\"patientId\":\"p\"," HOLD_BASE ",\"holdId\":null}", &b, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(b.hold_id, "");
+	book("{\"patientId\":\"p\"," HOLD_BASE ",\"holdId\":\"nope\"}", &b, "holdId");
+	book("{\"patientId\":\"p\"," HOLD_BASE ",\"holdId\":7}", &b, "holdId");
+}
+
 static void test_book_decode(void)
 {
 	struct book_req b;
@@ -94,6 +149,7 @@ void suite_codec(void)
 	CU_pSuite s = test_suite("codec");
 
 	TEST_ADD(s, test_book_decode);
+	TEST_ADD(s, test_hold_decode);
 	TEST_ADD(s, test_appt_encode);
 	TEST_ADD(s, test_envelope);
 }
