@@ -59,6 +59,10 @@ int codec_limits_decode(const cJSON *v, const char *path, int *per_day, int *per
 cJSON *codec_limits_encode(int per_day, int per_week);
 
 int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
+/* The optional decline body {"reason": "..."} (NULL body: none); "" when none or empty. */
+int codec_decline_decode(const cJSON *body, char reason[APPT_REASON_MAX * 4 + 1], struct err *e);
+/* {"attendance": "ATTENDED" | "NO_SHOW"} (422 at attendance otherwise). */
+int codec_attendance_decode(const cJSON *body, int *attendance, struct err *e);
 /* {"startTime": "..."} */
 int codec_reschedule_decode(const cJSON *body, int64_t *start_ms, struct err *e);
 /* A startTime-like field: the message names the rule broken. */
