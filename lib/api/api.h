@@ -82,6 +82,12 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 			struct err *e);
 int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e);
+int api_appt_confirm(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+int api_appt_decline(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e);
+int api_appt_attendance(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			struct err *e);
 
 int api_hold_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e);

@@ -19,6 +19,7 @@
 #include "api/codec.h"
 #include "api/codec_service.h"
 #include "api/offer.h"
+#include "core/apikey.h"
 #include "core/ids.h"
 #include "core/utf8.h"
 #include "engine/civil.h"
@@ -46,8 +47,62 @@ static cJSON *event_payload(const struct appt *a)
 	cJSON_AddStringToObject(p, "patientId", a->patient_id);
 	cJSON_AddStringToObject(p, "providerId", a->provider_id);
 	cJSON_AddStringToObject(p, "serviceId", a->service_id);
-	cJSON_AddStringToObject(p, "status", a->status == APPT_CANCELLED ? "CANCELLED" : "CONFIRMED");
+	cJSON_AddStringToObject(p, "status", appt_status_name(a->status));
 	return p;
+}
+
+/*
+ * The notice policy of a change by the caller (contract: POLICY_VIOLATION):
+ * for a key of scope booking, when the appointment's service asks notice
+ * minutes (its current value; `default` asks none) and the appointment
+ * starts sooner than that, 409 POLICY_VIOLATION. Admin keys are exempt.
+ * what: "cancellation" or "reschedule".
+ */
+static int check_notice(struct api_ctx *c, struct http_req *req, const struct appt *a,
+			const char *what, struct err *e)
+{
+	struct store_service row;
+	struct service *sv;
+	int notice;
+
+	if (req->principal.scope >= APIKEY_ADMIN || strcmp(a->service_id, SERVICE_DEFAULT) == 0)
+		return 0;
+	if (store_service_get(c->store, req->arena, a->provider_id, a->service_id, &row, e) ||
+	    offer_services_decode(req->arena, &row, 1, &sv, e))
+		return -1;
+	notice = strcmp(what, "cancellation") == 0 ? sv->cancellation_notice : sv->reschedule_notice;
+	if (notice > 0 && a->start_ms - req->now_ms < (int64_t)notice * 60000)
+		return err_set(e, 409, "POLICY_VIOLATION",
+			       "The service's %s notice is %d minutes: this appointment starts too soon"
+			       " to be %s by this key.", what, notice,
+			       strcmp(what, "cancellation") == 0 ? "cancelled" : "rescheduled");
+	return 0;
+}
+
+/* Locks the appointment's provider, then the appointment (the order every change takes). */
+static int lock_appt(struct api_ctx *c, struct http_req *req, struct appt *a, const char **config,
+		     struct err *e)
+{
+	char id[ID_UUID_LEN + 1];
+
+	if (appt_id(req, id, e) || store_begin(c->store, e) ||
+	    store_provider_lock_of_appt(c->store, req->arena, id, config, e) ||
+	    store_appt_get(c->store, req->arena, id, 1, a, e))
+		return -1;
+	return 0;
+}
+
+/* Writes the event of a change (payload: the common fields plus appointmentTime), commits, answers. */
+static int commit_change(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			 const struct appt *a, const char *type, cJSON *payload, struct err *e)
+{
+	if (type && api_emit(c, req, type, a->id, payload, e))
+		return -1;
+	if (store_commit(c->store, e))
+		return -1;
+	resp->status = 200;
+	resp->json = codec_appt_encode(a, 1);
+	return 0;
 }
 
 int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
@@ -76,7 +131,7 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	a.end_ms = b.start_ms + (int64_t)eff.duration * 60000;
 	a.buffer_before = eff.buffer_before;
 	a.buffer_after = eff.buffer_after;
-	a.status = APPT_CONFIRMED;
+	a.status = sv.requires_confirmation ? APPT_PENDING : APPT_CONFIRMED;
 	a.version = 1;
 	a.created_ms = a.updated_ms = req->now_ms;
 	if (store_appt_insert(c->store, req->arena, &a, e) ||
@@ -85,7 +140,8 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	payload = event_payload(&a);
 	api_add_instant(payload, "appointmentTime", a.start_ms);
 	api_add_instant(payload, "endTime", a.end_ms);
-	if (api_emit(c, req, "APPOINTMENT_CONFIRMED", a.id, payload, e) ||
+	if (api_emit(c, req, a.status == APPT_PENDING ? "APPOINTMENT_REQUESTED" : "APPOINTMENT_CONFIRMED",
+		     a.id, payload, e) ||
 	    store_commit(c->store, e))
 		return -1;
 	resp->status = 201;
@@ -108,7 +164,6 @@ int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			struct err *e)
 {
-	char id[ID_UUID_LEN + 1];
 	int64_t start_ms, previous;
 	struct appt a;
 	struct sched s;
@@ -117,57 +172,64 @@ int api_appt_reschedule(struct api_ctx *c, struct http_req *req, struct http_res
 	const char *config;
 	cJSON *payload;
 
-	/* Lock order: the provider, then the appointment (as booking does). */
-	if (appt_id(req, id, e) || codec_reschedule_decode(req->json, &start_ms, e) ||
-	    store_begin(c->store, e) ||
-	    store_provider_lock_of_appt(c->store, req->arena, id, &config, e) ||
-	    store_appt_get(c->store, req->arena, id, 1, &a, e))
+	/* Order: 404, 400, the same-time 200, POLICY_VIOLATION, the new slot's 409. */
+	if (codec_reschedule_decode(req->json, &start_ms, e) || lock_appt(c, req, &a, &config, e))
 		return -1;
 	if (!config) /* it appeared between the two statements */
 		return ERR_NOT_FOUND(e, "Appointment not found.");
-	if (a.status == APPT_CANCELLED)
-		return ERR_BAD_REQUEST(e, "A cancelled appointment cannot be rescheduled.");
-	if (a.start_ms != start_ms) {
-		/* The service as it is now: a retired one offers nothing (409, not 404). */
-		if (offer_check(c, req, a.provider_id, config, a.service_id, start_ms, a.id, &s, &sv,
-				&eff, e)) {
-			if (e->status != 404)
-				return -1;
-			err_clear(e);
-			return ERR_SLOT_TAKEN(e);
-		}
-		previous = a.start_ms;
-		a.start_ms = start_ms;
-		a.end_ms = start_ms + (int64_t)eff.duration * 60000;
-		a.buffer_before = eff.buffer_before;
-		a.buffer_after = eff.buffer_after;
-		a.updated_ms = req->now_ms;
-		if (store_appt_reschedule(c->store, req->arena, &a, e))
+	if (a.status == APPT_CANCELLED || a.status == APPT_DECLINED)
+		return ERR_BAD_REQUEST(e, "A %s appointment cannot be rescheduled.",
+				       a.status == APPT_CANCELLED ? "cancelled" : "declined");
+	if (a.attendance != APPT_ATTENDANCE_NONE)
+		return ERR_BAD_REQUEST(e, "An appointment whose attendance was recorded cannot be"
+				       " rescheduled.");
+	if (a.start_ms == start_ms)
+		return commit_change(c, req, resp, &a, NULL, NULL, e);
+	if (check_notice(c, req, &a, "reschedule", e))
+		return -1;
+	/* The service as it is now: a retired one offers nothing (409, not 404). */
+	if (offer_check(c, req, a.provider_id, config, a.service_id, start_ms, a.id, &s, &sv, &eff,
+			e)) {
+		if (e->status != 404)
 			return -1;
-		payload = event_payload(&a);
-		api_add_instant(payload, "newAppointmentTime", a.start_ms);
-		api_add_instant(payload, "previousAppointmentTime", previous);
-		api_add_instant(payload, "endTime", a.end_ms);
-		if (api_emit(c, req, "APPOINTMENT_RESCHEDULED", a.id, payload, e))
-			return -1;
+		err_clear(e);
+		return ERR_SLOT_TAKEN(e);
 	}
+	previous = a.start_ms;
+	a.start_ms = start_ms;
+	a.end_ms = start_ms + (int64_t)eff.duration * 60000;
+	a.buffer_before = eff.buffer_before;
+	a.buffer_after = eff.buffer_after;
+	a.updated_ms = req->now_ms;
+	if (store_appt_reschedule(c->store, req->arena, &a, e))
+		return -1;
+	payload = event_payload(&a);
+	api_add_instant(payload, "newAppointmentTime", a.start_ms);
+	api_add_instant(payload, "previousAppointmentTime", previous);
+	api_add_instant(payload, "endTime", a.end_ms);
+	return commit_change(c, req, resp, &a, "APPOINTMENT_RESCHEDULED", payload, e);
+}
+
+/* Commits and answers DELETE's message. */
+static int commit_change_message(struct api_ctx *c, struct http_resp *resp, struct err *e)
+{
 	if (store_commit(c->store, e))
 		return -1;
 	resp->status = 200;
-	resp->json = codec_appt_encode(&a, 1);
+	resp->json = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp->json, "message", "Appointment cancelled successfully.");
 	return 0;
 }
 
 int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e)
 {
-	char id[ID_UUID_LEN + 1];
 	const char *reason = http_query(req, "reason");
 	struct appt a;
 	cJSON *payload;
 	int len;
 
-	if (appt_id(req, id, e))
+	if (appt_id(req, a.id, e))
 		return -1;
 	if (!reason || !*reason)
 		reason = DEFAULT_REASON;
@@ -176,28 +238,105 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 		err_field(e, "reason", "must be at most %d printable characters", APPT_REASON_MAX);
 		return -1;
 	}
-	/* Lock order: the provider, then the appointment (as booking and rescheduling do). */
-	if (store_begin(c->store, e) ||
-	    store_provider_lock_of_appt(c->store, req->arena, id, NULL, e) ||
-	    store_appt_get(c->store, req->arena, id, 1, &a, e))
+	/* Order: 404, the 200 for a cancelled one, 400, POLICY_VIOLATION. */
+	if (lock_appt(c, req, &a, NULL, e))
 		return -1;
-	if (a.status != APPT_CANCELLED) {
-		snprintf(a.reason, sizeof a.reason, "%s", reason);
-		a.updated_ms = req->now_ms;
-		if (store_appt_cancel(c->store, req->arena, &a, e))
-			return -1;
-		payload = event_payload(&a);
-		cJSON_AddStringToObject(payload, "reason", a.reason);
-		api_add_instant(payload, "appointmentTime", a.start_ms);
-		if (api_emit(c, req, "APPOINTMENT_CANCELLED", a.id, payload, e))
-			return -1;
-	}
-	if (store_commit(c->store, e))
+	if (a.status == APPT_CANCELLED)
+		return commit_change_message(c, resp, e);
+	if (a.status == APPT_DECLINED)
+		return ERR_BAD_REQUEST(e, "A declined appointment cannot be cancelled.");
+	if (a.attendance != APPT_ATTENDANCE_NONE)
+		return ERR_BAD_REQUEST(e, "An appointment whose attendance was recorded cannot be"
+				       " cancelled.");
+	if (check_notice(c, req, &a, "cancellation", e))
 		return -1;
-	resp->status = 200;
-	resp->json = cJSON_CreateObject();
-	cJSON_AddStringToObject(resp->json, "message", "Appointment cancelled successfully.");
-	return 0;
+	snprintf(a.reason, sizeof a.reason, "%s", reason);
+	a.updated_ms = req->now_ms;
+	if (store_appt_cancel(c->store, req->arena, &a, e))
+		return -1;
+	payload = event_payload(&a);
+	cJSON_AddStringToObject(payload, "reason", a.reason);
+	api_add_instant(payload, "appointmentTime", a.start_ms);
+	if (api_emit(c, req, "APPOINTMENT_CANCELLED", a.id, payload, e))
+		return -1;
+	return commit_change_message(c, resp, e);
+}
+
+int api_appt_confirm(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e)
+{
+	struct appt a;
+	cJSON *payload;
+
+	if (lock_appt(c, req, &a, NULL, e))
+		return -1;
+	if (a.status == APPT_CONFIRMED)
+		return commit_change(c, req, resp, &a, NULL, NULL, e);
+	if (a.status != APPT_PENDING)
+		return ERR_BAD_REQUEST(e, "A %s appointment cannot be confirmed.",
+				       a.status == APPT_CANCELLED ? "cancelled" : "declined");
+	a.updated_ms = req->now_ms;
+	if (store_appt_confirm(c->store, req->arena, &a, e))
+		return -1;
+	payload = event_payload(&a);
+	api_add_instant(payload, "appointmentTime", a.start_ms);
+	api_add_instant(payload, "endTime", a.end_ms);
+	return commit_change(c, req, resp, &a, "APPOINTMENT_CONFIRMED", payload, e);
+}
+
+int api_appt_decline(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		     struct err *e)
+{
+	char reason[APPT_REASON_MAX * 4 + 1];
+	struct appt a;
+	cJSON *payload;
+
+	if (codec_decline_decode(req->json, reason, e) || lock_appt(c, req, &a, NULL, e))
+		return -1;
+	if (a.status == APPT_DECLINED)
+		return commit_change(c, req, resp, &a, NULL, NULL, e);
+	if (a.status != APPT_PENDING)
+		return ERR_BAD_REQUEST(e, "A %s appointment cannot be declined: only a pending one can.",
+				       a.status == APPT_CANCELLED ? "cancelled" : "confirmed");
+	snprintf(a.decline_reason, sizeof a.decline_reason, "%s", reason);
+	a.updated_ms = req->now_ms;
+	if (store_appt_decline(c->store, req->arena, &a, e))
+		return -1;
+	payload = event_payload(&a);
+	if (a.decline_reason[0])
+		cJSON_AddStringToObject(payload, "reason", a.decline_reason);
+	else
+		cJSON_AddNullToObject(payload, "reason");
+	api_add_instant(payload, "appointmentTime", a.start_ms);
+	return commit_change(c, req, resp, &a, "APPOINTMENT_DECLINED", payload, e);
+}
+
+int api_appt_attendance(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+			struct err *e)
+{
+	struct appt a;
+	int attendance;
+	cJSON *payload;
+
+	/* The body is checked before the state. */
+	if (codec_attendance_decode(req->json, &attendance, e) || lock_appt(c, req, &a, NULL, e))
+		return -1;
+	if (a.status != APPT_CONFIRMED)
+		return ERR_BAD_REQUEST(e, "Attendance is recorded only for a confirmed appointment;"
+				       " this one is %s.", appt_status_name(a.status));
+	if (a.start_ms > req->now_ms)
+		return ERR_BAD_REQUEST(e, "Attendance cannot be recorded before the appointment"
+				       " starts: it has not started yet.");
+	if (a.attendance == attendance)
+		return commit_change(c, req, resp, &a, NULL, NULL, e);
+	a.attendance = attendance;
+	a.updated_ms = req->now_ms;
+	if (store_appt_attendance(c->store, req->arena, &a, e))
+		return -1;
+	payload = event_payload(&a);
+	api_add_instant(payload, "appointmentTime", a.start_ms);
+	cJSON_AddStringToObject(payload, "attendance", appt_attendance_name(a.attendance));
+	return commit_change(c, req, resp, &a, "APPOINTMENT_ATTENDANCE_RECORDED", payload, e);
 }
 
 /*
@@ -283,8 +422,8 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 		f.patient_id = v;
 	}
 	if ((v = http_query(req, "status"))) {
-		if (strcmp(v, "CONFIRMED") && strcmp(v, "CANCELLED"))
-			err_field(e, "status", "must be CONFIRMED or CANCELLED");
+		if (appt_status_parse(v) < 0)
+			err_field(e, "status", "must be PENDING, CONFIRMED, CANCELLED or DECLINED");
 		f.status = v;
 	}
 	if ((v = http_query(req, "serviceId"))) {

@@ -27,7 +27,8 @@
 
 static const char *const event_types[] = {
 	"APPOINTMENT_CONFIRMED", "APPOINTMENT_RESCHEDULED", "APPOINTMENT_CANCELLED",
-	"PROVIDER_SCHEDULE_UPDATED", "SERVICE_UPDATED",
+	"PROVIDER_SCHEDULE_UPDATED", "SERVICE_UPDATED", "APPOINTMENT_REQUESTED",
+	"APPOINTMENT_DECLINED", "APPOINTMENT_ATTENDANCE_RECORDED",
 };
 #define N_EVENT_TYPES (sizeof event_types / sizeof event_types[0])
 
@@ -166,7 +167,9 @@ static const char *check_types(struct arena *a, const cJSON *v, struct err *e)
 		snprintf(path, sizeof path, "eventTypes.%d", i++);
 		if (k < 0) {
 			err_field(e, path, "must be one of APPOINTMENT_CONFIRMED, APPOINTMENT_RESCHEDULED,"
-				  " APPOINTMENT_CANCELLED, PROVIDER_SCHEDULE_UPDATED, SERVICE_UPDATED");
+				  " APPOINTMENT_CANCELLED, PROVIDER_SCHEDULE_UPDATED, SERVICE_UPDATED,"
+				  " APPOINTMENT_REQUESTED, APPOINTMENT_DECLINED,"
+				  " APPOINTMENT_ATTENDANCE_RECORDED");
 			bad = 1;
 		} else if (seen[k]++) {
 			err_field(e, path, "is listed twice");

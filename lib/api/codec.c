@@ -123,12 +123,58 @@ static void add_instant(cJSON *o, const char *key, int64_t ms)
 	cJSON_AddStringToObject(o, key, buf);
 }
 
+int codec_decline_decode(const cJSON *body, char reason[APPT_REASON_MAX * 4 + 1], struct err *e)
+{
+	const cJSON *r;
+	int len;
+
+	reason[0] = '\0';
+	if (!body || cJSON_IsNull(body))
+		return 0;
+	if (!cJSON_IsObject(body)) {
+		err_field(e, "body", "must be a JSON object");
+		return -1;
+	}
+	r = cJSON_GetObjectItemCaseSensitive(body, "reason");
+	if (!r || cJSON_IsNull(r))
+		return 0;
+	if (!cJSON_IsString(r) || (len = utf8_printable_len(r->valuestring)) < 0 ||
+	    len > APPT_REASON_MAX) {
+		err_field(e, "reason", "must be at most %d characters without control characters",
+			  APPT_REASON_MAX);
+		return -1;
+	}
+	snprintf(reason, APPT_REASON_MAX * 4 + 1, "%s", r->valuestring);
+	return 0;
+}
+
+int codec_attendance_decode(const cJSON *body, int *attendance, struct err *e)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(body)) {
+		err_field(e, "body", "must be a JSON object");
+		return -1;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(body, "attendance");
+	if (cJSON_IsString(v) && strcmp(v->valuestring, "ATTENDED") == 0)
+		*attendance = APPT_ATTENDED;
+	else if (cJSON_IsString(v) && strcmp(v->valuestring, "NO_SHOW") == 0)
+		*attendance = APPT_NO_SHOW;
+	else {
+		err_field(e, "attendance", v && !cJSON_IsNull(v) ? "must be ATTENDED or NO_SHOW"
+								: "is required (ATTENDED or NO_SHOW)");
+		return -1;
+	}
+	return 0;
+}
+
 cJSON *codec_appt_encode(const struct appt *a, int with_timestamps)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "appointmentId", a->id);
-	cJSON_AddStringToObject(o, "status", a->status == APPT_CANCELLED ? "CANCELLED" : "CONFIRMED");
+	cJSON_AddStringToObject(o, "status", appt_status_name(a->status));
 	cJSON_AddStringToObject(o, "patientId", a->patient_id);
 	cJSON_AddStringToObject(o, "providerId", a->provider_id);
 	add_instant(o, "startTime", a->start_ms);
@@ -143,6 +189,14 @@ cJSON *codec_appt_encode(const struct appt *a, int with_timestamps)
 		cJSON_AddNullToObject(o, "cancellationReason");
 	cJSON_AddNumberToObject(o, "version", a->version);
 	cJSON_AddStringToObject(o, "serviceId", a->service_id);
+	if (appt_attendance_name(a->attendance))
+		cJSON_AddStringToObject(o, "attendance", appt_attendance_name(a->attendance));
+	else
+		cJSON_AddNullToObject(o, "attendance");
+	if (a->decline_reason[0])
+		cJSON_AddStringToObject(o, "declineReason", a->decline_reason);
+	else
+		cJSON_AddNullToObject(o, "declineReason");
 	return o;
 }
 

@@ -71,6 +71,10 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
  * CODEC_HOLD_TTL_DEFAULT).
  */
 int codec_hold_decode(const cJSON *body, struct book_req *out, int *ttl_s, struct err *e);
+/* The optional decline body {"reason": "..."} (NULL body: none); "" when none or empty. */
+int codec_decline_decode(const cJSON *body, char reason[APPT_REASON_MAX * 4 + 1], struct err *e);
+/* {"attendance": "ATTENDED" | "NO_SHOW"} (422 at attendance otherwise). */
+int codec_attendance_decode(const cJSON *body, int *attendance, struct err *e);
 /* {"startTime": "..."} */
 int codec_reschedule_decode(const cJSON *body, int64_t *start_ms, struct err *e);
 /* A startTime-like field: the message names the rule broken. */

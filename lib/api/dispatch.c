@@ -66,7 +66,9 @@ static int run(struct api_ctx *c, const struct api_route *r, struct http_req *re
 	int rc;
 
 	if (api_authenticate(c, req, route_token(r, req), r->scope, e) ||
-	    (r->takes_json && http_decode_json_body(req, e)) || http_parse_query(req, e))
+	    (r->takes_json && !(r->takes_json == API_BODY_OPTIONAL && req->body_len == 0 &&
+				!req->body_too_large) && http_decode_json_body(req, e)) ||
+	    http_parse_query(req, e))
 		return -1;
 	rc = r->flags & API_ROUTE_IDEMPOTENT ? api_idempotent(c, req, resp, r->fn, e)
 					     : r->fn(c, req, resp, e);

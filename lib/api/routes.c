@@ -18,7 +18,10 @@
 #define QUERY_TOKEN API_ROUTE_QUERY_TOKEN
 #define BOOKS API_ROUTE_BOOKS
 
-/* One row: method, pattern ('*' is one path segment), handler, takes JSON, scope, flags. */
+/*
+ * One row: method, pattern ('*' is one path segment), handler, takes JSON
+ * (0 no, 1 required, 2 optional: checked when a body was sent), scope, flags.
+ */
 #define ROUTE(method, pattern, fn, takes_json, scope, flags) \
 	{ method, pattern, &(const struct api_route){ fn, takes_json, scope, flags } }
 
@@ -42,6 +45,9 @@ const struct http_route api_routes[] = {
 	ROUTE("GET", "/api/appointments/*", api_appt_get, 0, READ, 0),
 	ROUTE("PUT", "/api/appointments/*", api_appt_reschedule, 1, BOOKING, IDEMPOTENT),
 	ROUTE("DELETE", "/api/appointments/*", api_appt_cancel, 0, BOOKING, IDEMPOTENT),
+	ROUTE("POST", "/api/appointments/*/confirm", api_appt_confirm, 0, BOOKING, IDEMPOTENT),
+	ROUTE("POST", "/api/appointments/*/decline", api_appt_decline, 2, BOOKING, IDEMPOTENT),
+	ROUTE("POST", "/api/appointments/*/attendance", api_appt_attendance, 1, BOOKING, IDEMPOTENT),
 	ROUTE("GET", "/api/events", api_events, 0, ADMIN, 0),
 	ROUTE("POST", "/api/webhooks", api_webhook_create, 1, ADMIN, 0),
 	ROUTE("GET", "/api/webhooks", api_webhook_list, 0, ADMIN, 0),

@@ -15,11 +15,12 @@
 #define API_ROUTE_IDEMPOTENT 1    /* honours Idempotency-Key */
 #define API_ROUTE_QUERY_TOKEN 2   /* also takes the key as ?token= (calendar clients send no headers) */
 #define API_ROUTE_BOOKS 4         /* counted by outcome in appointd_bookings_total */
+#define API_BODY_OPTIONAL 2       /* takes_json: a JSON body when one was sent */
 
 /* What a row of the table means to the API: http_route's data. */
 struct api_route {
 	api_handler fn;
-	int takes_json;
+	int takes_json;               /* 0 no body; 1 a JSON body; API_BODY_OPTIONAL */
 	int scope;                    /* enum apikey_scope the caller's key needs */
 	int flags;                    /* API_ROUTE_* */
 };

@@ -15,7 +15,36 @@
 #define APPT_REASON_MAX 500  /* characters of a cancellation reason */
 #define APPT_SERVICE_MAX 63  /* characters of a serviceId: ^[a-z0-9][a-z0-9-]{0,62}$ */
 
-enum appt_status { APPT_CONFIRMED = 0, APPT_CANCELLED = 1 };
+#include <string.h>
+
+/* PENDING: booked with a service that requires confirmation, not yet answered. */
+enum appt_status { APPT_CONFIRMED = 0, APPT_CANCELLED = 1, APPT_PENDING = 2, APPT_DECLINED = 3 };
+enum appt_attendance { APPT_ATTENDANCE_NONE = 0, APPT_ATTENDED = 1, APPT_NO_SHOW = 2 };
+
+/* The contract's name of a status ("CONFIRMED", ...). */
+static inline const char *appt_status_name(int status)
+{
+	static const char *const names[] = { "CONFIRMED", "CANCELLED", "PENDING", "DECLINED" };
+
+	return status >= 0 && status <= APPT_DECLINED ? names[status] : "CONFIRMED";
+}
+
+/* The status of a name, or -1. */
+static inline int appt_status_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i <= APPT_DECLINED; i++)
+		if (strcmp(name, appt_status_name(i)) == 0)
+			return i;
+	return -1;
+}
+
+/* The contract's name of an attendance value; NULL for none. */
+static inline const char *appt_attendance_name(int attendance)
+{
+	return attendance == APPT_ATTENDED ? "ATTENDED" : attendance == APPT_NO_SHOW ? "NO_SHOW" : NULL;
+}
 
 struct appt {
 	char id[ID_UUID_LEN + 1];
@@ -26,6 +55,8 @@ struct appt {
 	int buffer_before, buffer_after;           /* minutes, as booked (or last rescheduled) */
 	int status;                                /* enum appt_status */
 	char reason[APPT_REASON_MAX * 4 + 1];      /* "" when none */
+	char decline_reason[APPT_REASON_MAX * 4 + 1]; /* "" when none */
+	int attendance;                            /* enum appt_attendance */
 	int version;
 	int64_t created_ms, updated_ms;
 };

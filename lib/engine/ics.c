@@ -7,7 +7,8 @@
  * nothing else (no cancellation reason: it is free text); CLASS:PRIVATE asks
  * clients that share the calendar to show only the busy time. A cancelled
  * appointment stays in the feed as STATUS:CANCELLED and TRANSP:TRANSPARENT,
- * so subscribers see the change rather than a vanished event.
+ * so subscribers see the change rather than a vanished event; a declined
+ * request is CANCELLED too, and a PENDING one TENTATIVE.
  *
  * Instants are whole UTC seconds (the Z form); DTSTAMP and LAST-MODIFIED
  * are the row's updated_at, so the same rows always give the same bytes
@@ -41,7 +42,7 @@ static struct icaltimetype utc_time(int64_t ms)
 static icalcomponent *vevent(const struct ics_appt *a)
 {
 	icalcomponent *ev = icalcomponent_new_vevent();
-	int cancelled = a->status == APPT_CANCELLED;
+	int cancelled = a->status == APPT_CANCELLED || a->status == APPT_DECLINED;
 	char uid[ID_UUID_LEN + sizeof "@" ICS_UID_DOMAIN];
 	char *desc;
 	size_t n;
@@ -60,8 +61,10 @@ static icalcomponent *vevent(const struct ics_appt *a)
 	icalcomponent_add_property(ev, icalproperty_new_dtstamp(utc_time(a->updated_ms)));
 	icalcomponent_add_property(ev, icalproperty_new_dtstart(utc_time(a->start_ms)));
 	icalcomponent_add_property(ev, icalproperty_new_dtend(utc_time(a->end_ms)));
-	icalcomponent_add_property(ev, icalproperty_new_status(cancelled ? ICAL_STATUS_CANCELLED
-									  : ICAL_STATUS_CONFIRMED));
+	icalcomponent_add_property(ev, icalproperty_new_status(
+					       cancelled ? ICAL_STATUS_CANCELLED
+					       : a->status == APPT_PENDING ? ICAL_STATUS_TENTATIVE
+									 : ICAL_STATUS_CONFIRMED));
 	icalcomponent_add_property(ev, icalproperty_new_sequence(a->version > 0 ? a->version - 1 : 0));
 	icalcomponent_add_property(ev, icalproperty_new_summary(ICS_SUMMARY));
 	icalcomponent_add_property(ev, icalproperty_new_description(desc));

@@ -169,6 +169,15 @@ int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *
 		    struct appt **out, int *n, struct err *e);
 
 /*
+ * PENDING -> CONFIRMED, PENDING -> DECLINED (ap->decline_reason, "" for
+ * none), and the attendance ap->attendance: each bumps the version and sets
+ * updated_at to ap->updated_ms; the write goes with the next round trip.
+ */
+int store_appt_confirm(struct store *s, struct arena *a, struct appt *ap, struct err *e);
+int store_appt_decline(struct store *s, struct arena *a, struct appt *ap, struct err *e);
+int store_appt_attendance(struct store *s, struct arena *a, struct appt *ap, struct err *e);
+
+/*
  * The calendar feed of a provider (404 if unknown): at most max of its
  * appointments starting in [from_ms, to_ms) (INT64_MIN / INT64_MAX = open),
  * those starting at now_ms or later first, then the latest past ones;

@@ -14,7 +14,8 @@
 
 #define APPT_COLS "id, provider_id, patient_id, " SQL_MS("start_at") ", " SQL_MS("end_at") \
 	", status, coalesce(cancellation_reason, ''), version, " SQL_MS("created_at") ", " \
-	SQL_MS("updated_at") ", service_id, buffer_before, buffer_after"
+	SQL_MS("updated_at") ", service_id, buffer_before, buffer_after, coalesce(attendance, ''),"\
+	" coalesce(decline_reason, '')"
 
 const struct store_stmt store_appt_stmts[] = {
 	/* As provider_with_busy's list, without the appointment $4 (the one being moved). */
@@ -25,13 +26,23 @@ const struct store_stmt store_appt_stmts[] = {
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
 	  " version, created_at, updated_at, service_id, buffer_before, buffer_after)"
 	  " VALUES ($1, $2, $3, " SQL_TS("$4") ", " SQL_TS("$5")
-	  ", 'CONFIRMED', 1, " SQL_TS("$6") ", " SQL_TS("$6") ", $7, $8, $9)" },
+	  ", $10, 1, " SQL_TS("$6") ", " SQL_TS("$6") ", $7, $8, $9)" },
 	{ "appt_get", "SELECT " APPT_COLS " FROM appointments WHERE id = $1" },
 	{ "appt_get_for_update", "SELECT " APPT_COLS " FROM appointments WHERE id = $1 FOR UPDATE" },
 	{ "appt_reschedule",
 	  "UPDATE appointments SET start_at = " SQL_TS("$2") ", end_at = " SQL_TS("$3")
 	  ", buffer_before = $5, buffer_after = $6"
 	  ", version = version + 1, updated_at = " SQL_TS("$4") " WHERE id = $1" },
+	/* confirm, decline, record attendance: $2 the new status or attendance value. */
+	{ "appt_confirm",
+	  "UPDATE appointments SET status = 'CONFIRMED', version = version + 1,"
+	  " updated_at = " SQL_TS("$2") " WHERE id = $1" },
+	{ "appt_decline",
+	  "UPDATE appointments SET status = 'DECLINED', decline_reason = $2,"
+	  " version = version + 1, updated_at = " SQL_TS("$3") " WHERE id = $1" },
+	{ "appt_attendance",
+	  "UPDATE appointments SET attendance = $2, version = version + 1,"
+	  " updated_at = " SQL_TS("$3") " WHERE id = $1" },
 	{ "appt_cancel",
 	  "UPDATE appointments SET status = 'CANCELLED', cancellation_reason = $2,"
 	  " version = version + 1, updated_at = " SQL_TS("$3") " WHERE id = $1" },
@@ -75,7 +86,7 @@ static void row_to_appt(PGresult *r, int i, struct appt *a)
 	snprintf(a->patient_id, sizeof a->patient_id, "%s", PQgetvalue(r, i, 2));
 	a->start_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
 	a->end_ms = strtoll(PQgetvalue(r, i, 4), NULL, 10);
-	a->status = strcmp(PQgetvalue(r, i, 5), "CANCELLED") == 0 ? APPT_CANCELLED : APPT_CONFIRMED;
+	a->status = appt_status_parse(PQgetvalue(r, i, 5));
 	snprintf(a->reason, sizeof a->reason, "%s", PQgetvalue(r, i, 6));
 	a->version = atoi(PQgetvalue(r, i, 7));
 	a->created_ms = strtoll(PQgetvalue(r, i, 8), NULL, 10);
@@ -83,6 +94,10 @@ static void row_to_appt(PGresult *r, int i, struct appt *a)
 	snprintf(a->service_id, sizeof a->service_id, "%s", PQgetvalue(r, i, 10));
 	a->buffer_before = atoi(PQgetvalue(r, i, 11));
 	a->buffer_after = atoi(PQgetvalue(r, i, 12));
+	a->attendance = strcmp(PQgetvalue(r, i, 13), "ATTENDED") == 0 ? APPT_ATTENDED
+			: strcmp(PQgetvalue(r, i, 13), "NO_SHOW") == 0 ? APPT_NO_SHOW
+								    : APPT_ATTENDANCE_NONE;
+	snprintf(a->decline_reason, sizeof a->decline_reason, "%s", PQgetvalue(r, i, 14));
 }
 
 /* A parameter's text: milliseconds mostly, seconds for the busy window. */
@@ -166,12 +181,12 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)
 {
-	const char *p[9] = { ap->id, ap->provider_id, ap->patient_id, i64_text(a, ap->start_ms),
-			     i64_text(a, ap->end_ms), i64_text(a, ap->created_ms), ap->service_id,
-			     arena_printf(a, "%d", ap->buffer_before),
-			     arena_printf(a, "%d", ap->buffer_after) };
+	const char *p[10] = { ap->id, ap->provider_id, ap->patient_id, i64_text(a, ap->start_ms),
+			      i64_text(a, ap->end_ms), i64_text(a, ap->created_ms), ap->service_id,
+			      arena_printf(a, "%d", ap->buffer_before),
+			      arena_printf(a, "%d", ap->buffer_after), appt_status_name(ap->status) };
 
-	return store_exec_later(s, a, "appt_insert", 9, p, e);
+	return store_exec_later(s, a, "appt_insert", 10, p, e);
 }
 
 int store_appt_get(struct store *s, struct arena *a, const char *id, int lock, struct appt *out,
@@ -211,6 +226,40 @@ int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct 
 	return 0;
 }
 
+int store_appt_confirm(struct store *s, struct arena *a, struct appt *ap, struct err *e)
+{
+	const char *p[2] = { ap->id, i64_text(a, ap->updated_ms) };
+
+	if (store_exec_later(s, a, "appt_confirm", 2, p, e))
+		return -1;
+	ap->version++;
+	ap->status = APPT_CONFIRMED;
+	return 0;
+}
+
+int store_appt_decline(struct store *s, struct arena *a, struct appt *ap, struct err *e)
+{
+	const char *p[3] = { ap->id, ap->decline_reason[0] ? ap->decline_reason : NULL,
+			     i64_text(a, ap->updated_ms) };
+
+	if (store_exec_later(s, a, "appt_decline", 3, p, e))
+		return -1;
+	ap->version++;
+	ap->status = APPT_DECLINED;
+	return 0;
+}
+
+int store_appt_attendance(struct store *s, struct arena *a, struct appt *ap, struct err *e)
+{
+	const char *p[3] = { ap->id, appt_attendance_name(ap->attendance),
+			     i64_text(a, ap->updated_ms) };
+
+	if (store_exec_later(s, a, "appt_attendance", 3, p, e))
+		return -1;
+	ap->version++;
+	return 0;
+}
+
 int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, int64_t from_ms,
 		    int64_t to_ms, int64_t now_ms, int max, struct ics_appt **out, int *n,
 		    struct err *e)
@@ -241,8 +290,7 @@ int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, i
 		x->patient_id = PQgetvalue(r, i, 1);
 		x->start_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		x->end_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-		x->status = strcmp(PQgetvalue(r, i, 4), "CANCELLED") == 0 ? APPT_CANCELLED
-									: APPT_CONFIRMED;
+		x->status = appt_status_parse(PQgetvalue(r, i, 4));
 		x->version = atoi(PQgetvalue(r, i, 5));
 		x->created_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
 		x->updated_ms = strtoll(PQgetvalue(r, i, 7), NULL, 10);

@@ -127,7 +127,8 @@ static void test_appt_encode(void)
 	CU_ASSERT_STRING_EQUAL(s, "{\"appointmentId\":\"11111111-2222-3333-4444-555555555555\",\"status\":\"CONFIRMED\","
 				  "\"patientId\":\"p-1\",\"providerId\":\"8e03978e-40d5-43e8-bc93-6894a57f9324\","
 				  "\"startTime\":\"2027-03-15T08:00:00.000Z\",\"endTime\":\"2027-03-15T08:30:00.000Z\","
-				  "\"cancellationReason\":null,\"version\":1,\"serviceId\":\"default\"}");
+				  "\"cancellationReason\":null,\"version\":1,\"serviceId\":\"default\","
+				  "\"attendance\":null,\"declineReason\":null}");
 	cJSON_free(s);
 	cJSON_Delete(j);
 }
