@@ -10,6 +10,21 @@
 --                            threads) books provider g mod P at
 --                            BASE + floor(g / P) * 300 s, so no two requests
 --                            ask for the same slot of the same provider
+--   seats   PROVIDERS BASE SEATS SERVICE
+--                            POST /api/appointments with serviceId SERVICE
+--                            (an hour long, SEATS seats a session): request
+--                            g books a seat of provider g mod P's session at
+--                            BASE + floor(g / (P * SEATS)) * 3600 s, so each
+--                            session gets exactly SEATS requests, all at
+--                            once, before the next one opens
+--   hold    PROVIDERS BASE TTL
+--                            POST /api/holds {"ttlSeconds": TTL}, the slots
+--                            of book; request g holds for patient
+--                            "hBASE-g", so no patient reaches its limit of
+--                            live holds, however many runs there are
+--   convert HOLDS            POST /api/appointments with "holdId" for each
+--                            "HOLDID PROVIDER START PATIENT" line (the hold's
+--                            own provider, time and patient), each line once
 --   resched MOVES            PUT /api/appointments/ID {"startTime": T} for
 --                            each "ID T" line, each line once
 --   cancel  IDS              DELETE /api/appointments/ID, each id once
@@ -22,9 +37,9 @@
 -- after the files): a thread stops after LIMIT/N responses and appends a
 -- line to DONEFILE (wrk itself sleeps for its whole -d: bench.py sends it
 -- SIGINT once every thread has written its line).
--- A thread that runs out of lines for resched/cancel sends the all-zero
--- appointment id (404), so running dry shows as non-2xx, never as a
--- repeated success; done() reports how many.
+-- A thread that runs out of lines for resched/cancel/convert sends the
+-- all-zero appointment or provider id (404), so running dry shows as
+-- non-2xx, never as a repeated success; done() reports how many.
 --
 -- done() prints one line "BENCH {json}": requests, duration (us), socket
 -- errors, latency percentiles (us), the count of each status.
@@ -53,8 +68,10 @@ local PATTERN = "AAAABAAAAAXAAABAAAAB" -- 16 A, 3 B, 1 X
 
 local mode, headers, json_headers
 local paths, providers, base, moves, ids
+local seats, step, service = 1, 300, nil
+local ttl, holds = nil, nil
 local npaths, nproviders = 0, 0
-local counter, nbook, taken_moves, taken_ids, xturn = 0, 0, 0, 0, 0
+local counter, nbook, taken_moves, taken_ids, taken_holds, xturn = 0, 0, 0, 0, 0, 0
 local stop_after, donefile = nil, nil
 statuses = {}
 dry = 0
@@ -73,6 +90,13 @@ function init(args)
       paths = lines(args[4]); rest = 5
    elseif mode == "book" then
       providers = lines(args[4]); base = tonumber(args[5]); rest = 6
+   elseif mode == "seats" then
+      providers = lines(args[4]); base = tonumber(args[5]); seats = tonumber(args[6])
+      step = 3600; service = args[7]; rest = 8
+   elseif mode == "hold" then
+      providers = lines(args[4]); base = tonumber(args[5]); ttl = tonumber(args[6]); rest = 7
+   elseif mode == "convert" then
+      holds = lines(args[4]); rest = 5
    elseif mode == "resched" then
       moves = lines(args[4]); rest = 5
    elseif mode == "cancel" then
@@ -96,14 +120,29 @@ local function get_req()
    return wrk.format("GET", p, headers)
 end
 
+-- Request g (over all threads) of book or seats: provider g mod P, at
+-- BASE + floor(g / (P * seats)) * step (book: one seat, 300 s apart).
 local function book_req()
    local g = nbook * nthreads_all + tid
    nbook = nbook + 1
    local prov = providers[(g % nproviders) + 1]
-   local t = base + math.floor(g / nproviders) * 300
-   local body = string.format('{"patientId":"bench","providerId":"%s","startTime":"%s"}',
-                              prov, os.date("!%Y-%m-%dT%H:%M:%SZ", t))
+   local t = base + math.floor(g / (nproviders * seats)) * step
+   local body = string.format('{"patientId":"bench","providerId":"%s",%s"startTime":"%s"}',
+                              prov, service and string.format('"serviceId":"%s",', service) or "",
+                              os.date("!%Y-%m-%dT%H:%M:%SZ", t))
    return wrk.format("POST", "/api/appointments", json_headers, body)
+end
+
+-- Request g of hold: the slot book_req would ask for, for its own patient.
+local function hold_req()
+   local g = nbook * nthreads_all + tid
+   nbook = nbook + 1
+   local prov = providers[(g % nproviders) + 1]
+   local t = base + math.floor(g / nproviders) * 300
+   local body = string.format(
+      '{"providerId":"%s","startTime":"%s","patientId":"h%d-%d","ttlSeconds":%d}',
+      prov, os.date("!%Y-%m-%dT%H:%M:%SZ", t), base, g, ttl)
+   return wrk.format("POST", "/api/holds", json_headers, body)
 end
 
 -- The k-th line (0-based) this thread owns of a shared list.
@@ -134,6 +173,20 @@ local function cancel_req()
    return wrk.format("DELETE", "/api/appointments/" .. id .. "?reason=bench", headers)
 end
 
+local function convert_req()
+   local line = owned(holds, taken_holds)
+   taken_holds = taken_holds + 1
+   if not line then
+      dry = dry + 1
+      return wrk.format("POST", "/api/appointments", json_headers, string.format(
+         '{"patientId":"bench","providerId":"%s","startTime":"2030-01-01T00:00:00Z","holdId":"%s"}',
+         ZERO_ID, ZERO_ID))
+   end
+   local hold, prov, t, patient = line:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)$")
+   return wrk.format("POST", "/api/appointments", json_headers, string.format(
+      '{"patientId":"%s","providerId":"%s","startTime":"%s","holdId":"%s"}', patient, prov, t, hold))
+end
+
 function request()
    local c = counter
    counter = counter + 1
@@ -141,6 +194,12 @@ function request()
       return get_req()
    elseif mode == "book" then
       return book_req()
+   elseif mode == "seats" then
+      return book_req()
+   elseif mode == "hold" then
+      return hold_req()
+   elseif mode == "convert" then
+      return convert_req()
    elseif mode == "resched" then
       return resched_req()
    elseif mode == "cancel" then

@@ -109,7 +109,8 @@ def route_rows():
                       r'\s*([\w| ]+?)\s*\)', body)
     assert len(rows) == body.count("ROUTE("), "an api_routes[] row the parser could not read:\n" + body
     flags = lambda f: {x.strip() for x in f.split("|")} - {"0"}
-    return [{"method": m, "pattern": p, "fn": fn, "takes_json": j == "1", "scope": sc,
+    # takes_json 2: an optional body (documented as a requestBody with required false)
+    return [{"method": m, "pattern": p, "fn": fn, "takes_json": j != "0", "body_required": j == "1", "scope": sc,
              "idempotent": "IDEMPOTENT" in flags(f),
              "query_token": "QUERY_TOKEN" in flags(f)} for m, p, fn, j, sc, f in rows]
 
@@ -239,11 +240,13 @@ def test_checker_catches_what_it_should():
     good = {"appointmentId": "0e7b7c2e-8f0a-4a59-9d1e-0c5c1f1f0a11", "status": "CONFIRMED",
             "patientId": "p-1", "providerId": "7a2c5a36-3ad4-4f37-9a61-1ad7e0e2f4c9",
             "startTime": "2027-03-15T08:00:00.000Z", "endTime": "2027-03-15T08:30:00.000Z",
-            "cancellationReason": None, "version": 1, "serviceId": "default"}
+            "cancellationReason": None, "version": 1, "serviceId": "default",
+            "attendance": None, "declineReason": None}
     assert errors(appt, good) == [], errors(appt, good)
     for broken in (dict(good, status="MAYBE"), dict(good, version="1"), dict(good, version=True),
                    dict(good, cancellationReason=7), dict(good, startTime="2027-03-15T08:00:00Z"),
                    dict(good, serviceId="Not A Service"),
+                   dict(good, attendance="LATE"), dict(good, declineReason=5),
                    {k: v for k, v in good.items() if k != "endTime"}, [good]):
         assert errors(appt, broken), "the checker accepted %r" % (broken,)
     err = {"$ref": "#/components/schemas/Error"}
@@ -343,6 +346,9 @@ def test_scopes_bodies_and_idempotency_match_routes_c():
             assert o.get("x-scope") == want and roles == [want], \
                 "%s: routes.c needs scope %s, the document says %r / %r" % (name, want, o.get("x-scope"), roles)
         assert ("requestBody" in o) == row["takes_json"], name + ": request body documented wrongly"
+        if "requestBody" in o:
+            assert o["requestBody"].get("required", False) == row["body_required"], \
+                name + ": requestBody.required documented wrongly"
         params = [deref(x) for x in o.get("parameters", [])]
         idem = any(x.get("in") == "header" and x.get("name") == "Idempotency-Key" for x in params)
         assert idem == row["idempotent"], name + ": Idempotency-Key documented wrongly"
@@ -635,6 +641,8 @@ def drive_operations(drive):
     drive("DELETE", hold1, 404)
     drive("DELETE", hold1, 404, {"holdId": "nope"})
 
+    drive_confirmation(drive, tz, d)
+
     # calendar.ics (driven once routes.c has it)
     cal = "/api/providers/{providerId}/calendar.ics"
     drive("GET", cal, 200, {"providerId": pid})
@@ -702,6 +710,66 @@ def drive_operations(drive):
         drive("GET", ev, 422, query=bad)
     drive("GET", ev, 422, query=DUP)
     keyed_cases(drive, "GET", ev, scope="admin")
+
+
+def drive_confirmation(drive, tz, d):
+    """POST .../confirm, .../decline and .../attendance, on a provider of their own."""
+    at = lambda hm: lib.iso_z(lib.local_dt(tz, d, hm))
+    pid = lib.make_provider(tz)
+    lib.expect(lib.put("/api/providers/%s/services/openapi-req" % pid,
+                       {"name": "Request", "duration": 30, "requiresConfirmation": True}), 201)
+
+    def booked(hm, sid="openapi-req"):
+        return lib.expect(lib.post("/api/appointments", {"patientId": lib.patient(), "providerId": pid,
+                                                         "startTime": at(hm), "serviceId": sid}), 201)
+
+    p1, p2, p3 = booked("08:00"), booked("09:00"), booked("10:00")
+    done = booked("11:00")
+    lib.expect(lib.cancel(done["appointmentId"]), 200)
+    started = booked("12:00", "default")
+    lib.sql("UPDATE appointments SET start_at = now() - interval '2 hours', end_at = now() - interval "
+            "'90 minutes' WHERE id = %s" % lib.q(started["appointmentId"]))
+    ids = lambda a: {"appointmentId": a["appointmentId"]}
+    idem = {"Idempotency-Key": "openapi-" + lib.uuid4()}
+
+    conf = "/api/appointments/{appointmentId}/confirm"
+    drive("POST", conf, 200, ids(p1), headers=idem)
+    r = drive("POST", conf, 200, ids(p1), headers=idem)                # replay
+    assert r is None or r.headers.get("idempotent-replayed") == "true", r
+    drive("POST", conf, 200, ids(p1))                                  # confirmed: unchanged
+    drive("POST", conf, 400, ids(done))                                # cancelled
+    drive("POST", conf, 404)
+    drive("POST", conf, 404, {"appointmentId": "nope"})
+    drive("POST", conf, 422, ids(p1), query=DUP)
+    drive("POST", conf, 422, ids(p1), headers={"Idempotency-Key": "k" * 256})
+    keyed_cases(drive, "POST", conf, ids(p1), scope="booking")
+
+    dec = "/api/appointments/{appointmentId}/decline"
+    drive("POST", dec, 422, ids(p2), body={"reason": "r" * 501})
+    drive("POST", dec, 422, ids(p2), body=[1])
+    drive("POST", dec, 422, ids(p2), body={"reason": "x"}, query=DUP)
+    body_cases(drive, "POST", dec, ids(p2), {"reason": "openapi"})
+    keyed_cases(drive, "POST", dec, ids(p2), {"reason": "openapi"}, "booking")
+    drive("POST", dec, 200, ids(p2), body={"reason": "openapi"})
+    drive("POST", dec, 200, ids(p3))                                   # no body
+    drive("POST", dec, 200, ids(p2))                                   # declined: unchanged
+    drive("POST", dec, 400, ids(p1))                                   # confirmed
+    drive("POST", dec, 404, body={"reason": "x"})
+    drive("POST", dec, 404, {"appointmentId": "nope"})
+
+    att = "/api/appointments/{appointmentId}/attendance"
+    good = {"attendance": "ATTENDED"}
+    drive("POST", att, 400, ids(p1), body=good)                        # not started yet
+    drive("POST", att, 400, ids(p2), body=good)                        # declined
+    drive("POST", att, 422, ids(started), body={"attendance": "MAYBE"})
+    drive("POST", att, 422, ids(started), body={})
+    drive("POST", att, 422, ids(started), body=good, query=DUP)
+    body_cases(drive, "POST", att, ids(started), good)
+    keyed_cases(drive, "POST", att, ids(started), good, "booking")
+    drive("POST", att, 200, ids(started), body=good, headers={"Idempotency-Key": "openapi-" + lib.uuid4()})
+    drive("POST", att, 200, ids(started), body={"attendance": "NO_SHOW"})
+    drive("POST", att, 404, body=good)
+    drive("POST", att, 404, {"appointmentId": "nope"}, body=good)
 
 
 def drive_webhooks(drive, recv, made):
