@@ -18,9 +18,6 @@
 
 #define AVAILABILITY_MAX_DAYS 62
 
-/* What an availability read fetches at least: later reads inside it need no appointments. */
-#define BUSY_WINDOW_S (112 * 86400) /* a 62-day range's window (weeks included) starting up to a month later still fits */
-
 static int provider_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
 {
 	if (!id_uuid_parse(req->path_id, out))
@@ -87,9 +84,8 @@ int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *
 	return 0;
 }
 
-/* Reads date=, or startDate= and endDate=; exactly one form. */
-static int date_range(struct http_req *req, int32_t *from, int32_t *to, int *single,
-		      struct err *e)
+int api_date_range(struct http_req *req, int max_days, int32_t *from, int32_t *to, int *single,
+		   struct err *e)
 {
 	const char *date = http_query(req, "date");
 	const char *sd = http_query(req, "startDate"), *ed = http_query(req, "endDate");
@@ -122,8 +118,8 @@ static int date_range(struct http_req *req, int32_t *from, int32_t *to, int *sin
 		err_field(e, "endDate", "must not be before startDate");
 		return -1;
 	}
-	if (*to - *from > AVAILABILITY_MAX_DAYS - 1) {
-		err_field(e, "endDate", "must be at most %d days after startDate", AVAILABILITY_MAX_DAYS - 1);
+	if (*to - *from > max_days - 1) {
+		err_field(e, "endDate", "must be at most %d days after startDate", max_days - 1);
 		return -1;
 	}
 	return 0;
@@ -136,16 +132,10 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	int32_t from, to, d;
 	int single;
 	int64_t lo, hi, fetch_hi;
-	const char *config, *service = http_query(req, "service");
-	struct store_busy busy;
-	const struct slot_entry *live;
-	struct store_service *rows;
-	struct service *svcs, sv;
-	int nsvcs;
-	struct sched s;
+	const char *service = http_query(req, "service");
+	struct store_provider_busy row;
 	struct cache_sched_entry *hit;
-	uint32_t xmin;
-	int32_t key;
+	struct offer_source src;
 	struct slot_service svc;
 	struct slot_ctx sc;
 	struct slot *slots;
@@ -154,45 +144,23 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 		return -1;
 	if (service && !codec_service_id_valid(service))
 		err_field(e, "service", "must match ^[a-z0-9][a-z0-9-]{0,62}$");
-	if (date_range(req, &from, &to, &single, e) || err_is_set(e))
+	if (api_date_range(req, AVAILABILITY_MAX_DAYS, &from, &to, &single, e) || err_is_set(e))
 		return -1;
 	if (!service)
 		service = SERVICE_DEFAULT;
-	slot_busy_window(from, to, &lo, &hi);
+	offer_window(from, to, &lo, &hi, &fetch_hi);
 	hit = cache_sched_find(&c->scheds, id, lo, hi, req->now_ms);
-	fetch_hi = hi > lo + BUSY_WINDOW_S ? hi : lo + BUSY_WINDOW_S;
 	if (store_provider_with_busy(c->store, req->arena, id, lo, fetch_hi, req->now_ms,
-				     hit ? hit->xmin : 0, &xmin, &config, &busy, &rows, &nsvcs, e))
+				     hit ? hit->xmin : 0, &row, e) ||
+	    offer_source(c, req, id, &row, hit, lo, fetch_hi, &src, e) ||
+	    offer_slots_ctx(&src, service, req->now_ms, &svc, &sc, e))
 		return -1;
-	if (config) {
-		if (api_sched_from_config(c, req, config, &s, e) ||
-		    offer_services_decode(req->arena, rows, nsvcs, &svcs, e))
-			return -1;
-		offer_number_entries(req->arena, &busy, svcs, nsvcs);
-		live = busy.entry;
-		cache_sched_put(&c->scheds, id, xmin, &s, svcs, nsvcs, busy.entry, busy.expires_ms,
-				busy.n, lo, fetch_hi, req->now_ms);
-	} else if (hit && hit->xmin == xmin) {
-		/* Unchanged. Nothing else touches the entry during this request. */
-		s = hit->s;
-		svcs = hit->svcs;
-		nsvcs = hit->nsvcs;
-		/* Holds that expired since it was read are ignored from their expiresAt on. */
-		live = cache_sched_live(hit, req->now_ms, req->arena, &busy.n);
-		cache_sched_touch(&c->scheds, hit);
-	} else {
-		return ERR_INTERNAL(e, "Internal server error.");
-	}
-	if (offer_find(&s, svcs, nsvcs, service, &sv, &key, e))
-		return -1;
-	offer_effective(&s, &sv, key, &svc);
-	sc = (struct slot_ctx){ &s, &svc, (req->now_ms + 999) / 1000, live, busy.n, NULL };
 	slots = arena_alloc(req->arena, sizeof *slots * SLOT_MAX_PER_DATE);
 	resp->status = 200;
 	if (single) {
 		int n = slot_list_for_date(&sc, from, slots);
 
-		resp->json = codec_availability_encode(id, from, s.timezone, svc.duration, slots, n);
+		resp->json = codec_availability_encode(id, from, src.s.timezone, svc.duration, slots, n);
 		return 0;
 	}
 	resp->json = cJSON_CreateObject();

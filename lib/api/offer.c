@@ -8,8 +8,12 @@
 
 #include <string.h>
 
+#include "api/cache_sched.h"
 #include "api/codec.h"
 #include "store/store.h"
+
+/* What an availability read fetches at least: later reads inside it need no appointments. */
+#define BUSY_WINDOW_S (112 * 86400) /* a 62-day range's window (weeks included) starting up to a month later still fits */
 
 void offer_number_entries(struct arena *a, struct store_busy *b, const struct service *svcs,
 			  int nsvcs)
@@ -143,5 +147,54 @@ int offer_check(struct api_ctx *c, struct http_req *req, const char *provider,
 	sc = (struct slot_ctx){ s, eff, (req->now_ms + 999) / 1000, busy.entry, busy.n, NULL };
 	if (!slot_bookable(&sc, start_ms / 1000))
 		return ERR_SLOT_TAKEN(e);
+	return 0;
+}
+
+void offer_window(int32_t from, int32_t to, int64_t *lo, int64_t *hi, int64_t *fetch_hi)
+{
+	slot_busy_window(from, to, lo, hi);
+	*fetch_hi = *hi > *lo + BUSY_WINDOW_S ? *hi : *lo + BUSY_WINDOW_S;
+}
+
+int offer_source(struct api_ctx *c, struct http_req *req, const char *id,
+		 const struct store_provider_busy *row, struct cache_sched_entry *hit, int64_t lo,
+		 int64_t fetch_hi, struct offer_source *out, struct err *e)
+{
+	struct store_busy busy = row->busy;
+
+	if (row->config) {
+		if (api_sched_from_config(c, req, row->config, &out->s, e) ||
+		    offer_services_decode(req->arena, row->services, row->nservices, &out->svcs, e))
+			return -1;
+		out->nsvcs = row->nservices;
+		offer_number_entries(req->arena, &busy, out->svcs, out->nsvcs);
+		out->live = busy.entry;
+		out->nlive = busy.n;
+		cache_sched_put(&c->scheds, id, row->xmin, &out->s, out->svcs, out->nsvcs, busy.entry,
+				busy.expires_ms, busy.n, lo, fetch_hi, req->now_ms);
+		return 0;
+	}
+	if (!hit || hit->xmin != row->xmin)
+		return ERR_INTERNAL(e, "Internal server error.");
+	/* Unchanged. Nothing else touches the entry during this request. */
+	out->s = hit->s;
+	out->svcs = hit->svcs;
+	out->nsvcs = hit->nsvcs;
+	/* Holds that expired since it was read are ignored from their expiresAt on. */
+	out->live = cache_sched_live(hit, req->now_ms, req->arena, &out->nlive);
+	cache_sched_touch(&c->scheds, hit);
+	return 0;
+}
+
+int offer_slots_ctx(const struct offer_source *src, const char *service, int64_t now_ms,
+		    struct slot_service *svc, struct slot_ctx *sc, struct err *e)
+{
+	struct service sv;
+	int32_t key;
+
+	if (offer_find(&src->s, src->svcs, src->nsvcs, service, &sv, &key, e))
+		return -1;
+	offer_effective(&src->s, &sv, key, svc);
+	*sc = (struct slot_ctx){ &src->s, svc, (now_ms + 999) / 1000, src->live, src->nlive, NULL };
 	return 0;
 }

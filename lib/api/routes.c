@@ -32,6 +32,7 @@ const struct http_route api_routes[] = {
 	ROUTE("POST", "/api/providers/*/schedule", api_provider_schedule, 1, ADMIN, 0),
 	ROUTE("GET", "/api/providers/*", api_provider_get, 0, READ, 0),
 	ROUTE("GET", "/api/providers/*/availability", api_availability, 0, READ, 0),
+	ROUTE("GET", "/api/availability", api_team_availability, 0, READ, 0),
 	ROUTE("GET", "/api/providers/*/calendar.ics", api_provider_calendar, 0, READ, QUERY_TOKEN),
 	ROUTE("GET", "/api/providers/*/services", api_service_list, 0, READ, 0),
 	ROUTE("PUT", "/api/providers/*/services/*", api_service_put, 1, ADMIN, 0),

@@ -114,18 +114,34 @@ struct store_busy {
 	size_t n;
 };
 struct store_service;
+/* What availability reads of one provider (store_provider_with_busy, store_providers_with_busy). */
+struct store_provider_busy {
+	int found;                       /* 0: no such provider, nothing else set */
+	uint32_t xmin;                   /* the row's version */
+	const char *config;              /* NULL: the version was the known one, nothing below read */
+	struct store_busy busy;          /* active entries overlapping [lo, hi) */
+	struct store_service *services;  /* all its services, retired too, serviceId byte order */
+	int nservices;
+};
 /*
- * One round trip for availability: the provider's row version (*xmin) and,
- * unless it is known_xmin (0: none known), its configuration, its active
- * entries overlapping [lo, hi) (UTC seconds; holds: those live at now_ms)
- * and all its services (retired too, in serviceId byte order); when it is,
- * *config = NULL and nothing else is read. The version changes with every
- * write of an appointment or hold, not with a hold's expiry.
+ * One round trip for availability: the provider's row version and, unless
+ * it is known_xmin (0: none known), its configuration, its active entries
+ * overlapping [lo, hi) (UTC seconds; holds: those live at now_ms) and all
+ * its services; when it is, config = NULL and nothing else is read. The
+ * version changes with every write of an appointment or hold, not with a
+ * hold's expiry. 404 "Provider not found." when there is no such provider.
  */
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
-			     int64_t hi, int64_t now_ms, uint32_t known_xmin, uint32_t *xmin,
-			     const char **config, struct store_busy *busy,
-			     struct store_service **services, int *nservices, struct err *e);
+			     int64_t hi, int64_t now_ms, uint32_t known_xmin,
+			     struct store_provider_busy *out, struct err *e);
+/*
+ * The same for the n providers ids[0..n) (distinct UUIDs), known_xmin[i]
+ * being ids[i]'s known version, in ONE statement (one snapshot): out[i]
+ * (arena, n of them) is ids[i]'s, found = 0 when there is no such provider.
+ */
+int store_providers_with_busy(struct store *s, struct arena *a, const char *const *ids, int n,
+			      int64_t lo, int64_t hi, int64_t now_ms, const uint32_t *known_xmin,
+			      struct store_provider_busy **out, struct err *e);
 /*
  * Locks the row of the provider of appointment appt_id, in a transaction;
  * *config is its configuration, NULL when there is no such appointment.

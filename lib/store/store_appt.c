@@ -112,8 +112,8 @@ static int64_t be64(const unsigned char *v)
 	return (int64_t)((uint64_t)store_be32(v) << 32 | store_be32(v + 4));
 }
 
-int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
-		      struct err *e)
+int store_busy_decode_row(struct arena *a, const PGresult *r, int row, int col,
+			  struct store_busy *out, struct err *e)
 {
 	/*
 	 * array_send: ndim, has-null flag, element type, then length and lower
@@ -121,16 +121,16 @@ int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_
 	 * int8[n][5] (start, end, buffers, expiry) and text[n] (serviceIds).
 	 */
 	enum { COLS = 5, ROW = COLS * 12 };
-	const unsigned char *v = (const unsigned char *)PQgetvalue(r, 0, col);
-	const unsigned char *t = (const unsigned char *)PQgetvalue(r, 0, col + 1);
-	size_t len = (size_t)PQgetlength(r, 0, col), tlen = (size_t)PQgetlength(r, 0, col + 1);
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+	const unsigned char *t = (const unsigned char *)PQgetvalue(r, row, col + 1);
+	size_t len = (size_t)PQgetlength(r, row, col), tlen = (size_t)PQgetlength(r, row, col + 1);
 	const unsigned char *tend = t + tlen;
 	size_t n = 0, i;
 
 	if (PQnfields(r) < col + 2 || PQfformat(r, col) != 1 || PQfformat(r, col + 1) != 1 ||
-	    PQgetisnull(r, 0, col) != PQgetisnull(r, 0, col + 1))
+	    PQgetisnull(r, row, col) != PQgetisnull(r, row, col + 1))
 		return ERR_INTERNAL(e, "Internal server error.");
-	if (!PQgetisnull(r, 0, col)) {
+	if (!PQgetisnull(r, row, col)) {
 		if (len < 28 || store_be32(v) != 2 || store_be32(v + 4) != 0 ||
 		    store_be32(v + 8) != 20 || store_be32(v + 20) != COLS)
 			return ERR_INTERNAL(e, "Internal server error.");

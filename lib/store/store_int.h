@@ -132,11 +132,16 @@ static inline uint32_t store_be32(const void *v)
 
 /*
  * The entries of a busy query: columns col (SQL_BUSY_COL) and col + 1
- * (SQL_BUSY_SERVICES) of row 0, in binary format (store_exec_as; NULL:
+ * (SQL_BUSY_SERVICES) of row `row`, in binary format (store_exec_as; NULL:
  * none), into out (arena; room for one more entry). Anything else is an
- * internal error.
+ * internal error. store_busy_decode: of row 0.
  */
-int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
-		      struct err *e);
+int store_busy_decode_row(struct arena *a, const PGresult *r, int row, int col,
+			  struct store_busy *out, struct err *e);
+static inline int store_busy_decode(struct arena *a, const PGresult *r, int col,
+				    struct store_busy *out, struct err *e)
+{
+	return store_busy_decode_row(a, r, 0, col, out, e);
+}
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * store_provider.c - the providers table: upsert, read, lock, and the one
- * round trip availability needs (configuration plus active entries).
+ * round trip availability needs (configuration plus active entries), for
+ * one provider or for a team in one statement.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +10,25 @@
 
 #include "store/store_int.h"
 #include "store/store.h"
+
+/*
+ * The columns availability reads of provider row p, in binary: the row's
+ * version (xmin: any update of the row changes it, and migration 0007's
+ * triggers update it whenever its appointments or holds change), then,
+ * unless that version is `known`, the configuration, the active entries
+ * overlapping [$2, $3), live at $5, (store_busy_decode) and the services:
+ * a CASE runs its subquery only when it is reached.
+ */
+#define WITH_BUSY_COLS(known) \
+	"p.xmin, CASE WHEN p.xmin = " known " THEN NULL ELSE p.config::text END," \
+	" CASE WHEN p.xmin = " known " THEN NULL ELSE (SELECT " SQL_BUSY_COL \
+	" FROM " SQL_BUSY_FROM("p.id", "NULL", "$5") ") END," \
+	" CASE WHEN p.xmin = " known " THEN NULL ELSE (SELECT " SQL_BUSY_SERVICES \
+	" FROM " SQL_BUSY_FROM("p.id", "NULL", "$5") ") END," \
+	" CASE WHEN p.xmin = " known " THEN NULL ELSE (SELECT array_agg(ARRAY[s.service_id," \
+	" s.active::text, s.config::text, " SQL_MS("s.created_at") "::text, " SQL_MS("s.updated_at") \
+	"::text] ORDER BY s.service_id COLLATE \"C\") FROM services s WHERE s.provider_id = p.id) END"
+#define WITH_BUSY_NCOLS 5
 
 const struct store_stmt store_provider_stmts[] = {
 	/* A row comes back only when something was inserted or really changed. */
@@ -24,23 +44,17 @@ const struct store_stmt store_provider_stmts[] = {
 	{ "provider_get_for_update",
 	  "SELECT config::text, " SQL_MS("created_at") ", " SQL_MS("updated_at")
 	  " FROM providers WHERE id = $1 FOR UPDATE" },
-	/*
-	 * One row, in binary: the row's version (xmin: any update of the row
-	 * changes it, and migration 0007's triggers update it whenever its
-	 * appointments or holds change), then, unless that version is $4, the
-	 * configuration and the active entries overlapping [$2, $3), live at $5,
-	 * (store_busy_decode): a CASE runs its subquery only when it is reached.
-	 */
+	/* One row: WITH_BUSY_COLS of provider $1, unless its version is $4. */
 	{ "provider_with_busy",
-	  "SELECT p.xmin, CASE WHEN p.xmin = $4::xid THEN NULL ELSE p.config::text END,"
-	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_COL
-	  " FROM " SQL_BUSY_FROM("p.id", "NULL", "$5") ") END,"
-	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT " SQL_BUSY_SERVICES
-	  " FROM " SQL_BUSY_FROM("p.id", "NULL", "$5") ") END,"
-	  " CASE WHEN p.xmin = $4::xid THEN NULL ELSE (SELECT array_agg(ARRAY[s.service_id,"
-	  " s.active::text, s.config::text, " SQL_MS("s.created_at") "::text, " SQL_MS("s.updated_at")
-	  "::text] ORDER BY s.service_id COLLATE \"C\") FROM services s WHERE s.provider_id = p.id) END"
-	  " FROM providers p WHERE p.id = $1" },
+	  "SELECT " WITH_BUSY_COLS("$4::xid") " FROM providers p WHERE p.id = $1" },
+	/*
+	 * Team availability: one row per element of $1 (uuid[]), in its order,
+	 * WITH_BUSY_COLS unless the version is the one at the same place in $4
+	 * (xid[]); a NULL version: no such provider. One statement, one snapshot.
+	 */
+	{ "providers_with_busy",
+	  "SELECT " WITH_BUSY_COLS("q.known") " FROM unnest($1::uuid[], $4::xid[])"
+	  " WITH ORDINALITY AS q(id, known, ord) LEFT JOIN providers p ON p.id = q.id ORDER BY q.ord" },
 	/* Rescheduling and cancelling lock the provider first, in the order booking locks. */
 	{ "provider_lock_of_appt",
 	  "SELECT config::text FROM providers"
@@ -83,17 +97,17 @@ int store_provider_get(struct store *s, struct arena *a, const char *id, int loc
 	return 0;
 }
 
-/* The services column of provider_with_busy: text[n][5] in binary (NULL: none). */
-static int services_decode(struct arena *a, const PGresult *r, int col, struct store_service **out,
-			   int *n, struct err *e)
+/* The services column of WITH_BUSY_COLS: text[n][5] in binary (NULL: none). */
+static int services_decode(struct arena *a, const PGresult *r, int row, int col,
+			   struct store_service **out, int *n, struct err *e)
 {
-	const unsigned char *v = (const unsigned char *)PQgetvalue(r, 0, col);
-	const unsigned char *end = v + PQgetlength(r, 0, col);
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+	const unsigned char *end = v + PQgetlength(r, row, col);
 	uint32_t rows, i, k;
 
 	*n = 0;
 	*out = NULL;
-	if (PQgetisnull(r, 0, col))
+	if (PQgetisnull(r, row, col))
 		return 0;
 	if (end - v < 28 || store_be32(v) != 2 || store_be32(v + 8) != 25 ||
 	    store_be32(v + 20) != 5 || (rows = store_be32(v + 12)) > 100000)
@@ -117,10 +131,30 @@ static int services_decode(struct arena *a, const PGresult *r, int col, struct s
 	return 0;
 }
 
+/* Row `row` of a WITH_BUSY_COLS result into out (found: a non-NULL version). */
+static int with_busy_decode(struct arena *a, const PGresult *r, int row,
+			    struct store_provider_busy *out, struct err *e)
+{
+	memset(out, 0, sizeof *out);
+	if (PQnfields(r) != WITH_BUSY_NCOLS)
+		return ERR_INTERNAL(e, "Internal server error.");
+	if (PQgetisnull(r, row, 0))
+		return 0;
+	if (PQgetlength(r, row, 0) != 4)
+		return ERR_INTERNAL(e, "Internal server error.");
+	out->found = 1;
+	out->xmin = store_be32(PQgetvalue(r, row, 0));
+	if (PQgetisnull(r, row, 1))
+		return 0;
+	out->config = arena_strndup(a, PQgetvalue(r, row, 1), (size_t)PQgetlength(r, row, 1));
+	if (store_busy_decode_row(a, r, row, 2, &out->busy, e))
+		return -1;
+	return services_decode(a, r, row, 4, &out->services, &out->nservices, e);
+}
+
 int store_provider_with_busy(struct store *s, struct arena *a, const char *id, int64_t lo,
-			     int64_t hi, int64_t now_ms, uint32_t known_xmin, uint32_t *xmin,
-			     const char **config, struct store_busy *busy,
-			     struct store_service **services, int *nservices, struct err *e)
+			     int64_t hi, int64_t now_ms, uint32_t known_xmin,
+			     struct store_provider_busy *out, struct err *e)
 {
 	char los[24], his[24], known[16], now[24];
 	const char *p[5] = { id, los, his, known, now };
@@ -135,19 +169,44 @@ int store_provider_with_busy(struct store *s, struct arena *a, const char *id, i
 		return -1;
 	if (PQntuples(r) == 0)
 		return ERR_NOT_FOUND(e, "Provider not found.");
-	if (PQnfields(r) != 5 || PQgetlength(r, 0, 0) != 4)
-		return ERR_INTERNAL(e, "Internal server error.");
-	*xmin = store_be32(PQgetvalue(r, 0, 0));
-	*config = NULL;
-	memset(busy, 0, sizeof *busy);
-	*services = NULL;
-	*nservices = 0;
-	if (PQgetisnull(r, 0, 1))
-		return 0;
-	*config = arena_strndup(a, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
-	if (store_busy_decode(a, r, 2, busy, e))
+	if (with_busy_decode(a, r, 0, out, e))
 		return -1;
-	return services_decode(a, r, 4, services, nservices, e);
+	return out->found ? 0 : ERR_INTERNAL(e, "Internal server error.");
+}
+
+int store_providers_with_busy(struct store *s, struct arena *a, const char *const *ids, int n,
+			      int64_t lo, int64_t hi, int64_t now_ms, const uint32_t *known_xmin,
+			      struct store_provider_busy **out, struct err *e)
+{
+	/* Array literals: {uuid,...} and {xid,...}; a UUID is 36 bytes, an xid at most 10. */
+	char *idv = arena_alloc(a, (size_t)n * 37 + 3), *kv = arena_alloc(a, (size_t)n * 11 + 3);
+	char los[24], his[24], now[24];
+	const char *p[5] = { idv, los, his, kv, now };
+	size_t il = 0, kl = 0;
+	PGresult *r;
+	int i;
+
+	idv[il++] = '{';
+	kv[kl++] = '{';
+	for (i = 0; i < n; i++) {
+		il += (size_t)sprintf(idv + il, "%s%s", i ? "," : "", ids[i]);
+		kl += (size_t)sprintf(kv + kl, "%s%" PRIu32, i ? "," : "", known_xmin[i]);
+	}
+	memcpy(idv + il, "}", 2);
+	memcpy(kv + kl, "}", 2);
+	snprintf(los, sizeof los, "%" PRId64, lo);
+	snprintf(his, sizeof his, "%" PRId64, hi);
+	snprintf(now, sizeof now, "%" PRId64, now_ms);
+	r = store_exec_as(s, a, "providers_with_busy", 5, p, 1, e);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != n)
+		return ERR_INTERNAL(e, "Internal server error.");
+	*out = arena_calloc(a, (size_t)n + 1, sizeof **out);
+	for (i = 0; i < n; i++)
+		if (with_busy_decode(a, r, i, &(*out)[i], e))
+			return -1;
+	return 0;
 }
 
 int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *appt_id,
