@@ -67,12 +67,14 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 int api_team_availability(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e);
 /*
- * An availability query's dates (api_providers.c): date=, or startDate= and
- * endDate= (exactly one form, at most max_days dates) into [from, to]
- * (single: the date= form); otherwise 422 naming the field.
+ * An availability query (api_providers.c): service= (default `default`;
+ * outside the serviceId pattern: 422 at service) and date=, or startDate=
+ * and endDate= (exactly one form, at most max_days dates) into [from, to]
+ * (single: the date= form); otherwise 422 naming each bad field, those
+ * already in e included.
  */
-int api_date_range(struct http_req *req, int max_days, int32_t *from, int32_t *to, int *single,
-		   struct err *e);
+int api_avail_query(struct http_req *req, int max_days, const char **service, int32_t *from,
+		    int32_t *to, int *single, struct err *e);
 int api_provider_calendar(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e);
 int api_service_put(struct api_ctx *c, struct http_req *req, struct http_resp *resp,

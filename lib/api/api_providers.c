@@ -84,8 +84,9 @@ int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *
 	return 0;
 }
 
-int api_date_range(struct http_req *req, int max_days, int32_t *from, int32_t *to, int *single,
-		   struct err *e)
+/* Reads date=, or startDate= and endDate=; exactly one form. */
+static int date_range(struct http_req *req, int max_days, int32_t *from, int32_t *to, int *single,
+		      struct err *e)
 {
 	const char *date = http_query(req, "date");
 	const char *sd = http_query(req, "startDate"), *ed = http_query(req, "endDate");
@@ -125,6 +126,19 @@ int api_date_range(struct http_req *req, int max_days, int32_t *from, int32_t *t
 	return 0;
 }
 
+int api_avail_query(struct http_req *req, int max_days, const char **service, int32_t *from,
+		    int32_t *to, int *single, struct err *e)
+{
+	*service = http_query(req, "service");
+	if (*service && !codec_service_id_valid(*service))
+		err_field(e, "service", "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+	if (date_range(req, max_days, from, to, single, e) || err_is_set(e))
+		return -1;
+	if (!*service)
+		*service = SERVICE_DEFAULT;
+	return 0;
+}
+
 int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		     struct err *e)
 {
@@ -132,7 +146,7 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	int32_t from, to, d;
 	int single;
 	int64_t lo, hi, fetch_hi;
-	const char *service = http_query(req, "service");
+	const char *service;
 	struct store_provider_busy row;
 	struct cache_sched_entry *hit;
 	struct offer_source src;
@@ -140,14 +154,9 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	struct slot_ctx sc;
 	struct slot *slots;
 
-	if (provider_id(req, id, e))
+	if (provider_id(req, id, e) ||
+	    api_avail_query(req, AVAILABILITY_MAX_DAYS, &service, &from, &to, &single, e))
 		return -1;
-	if (service && !codec_service_id_valid(service))
-		err_field(e, "service", "must match ^[a-z0-9][a-z0-9-]{0,62}$");
-	if (api_date_range(req, AVAILABILITY_MAX_DAYS, &from, &to, &single, e) || err_is_set(e))
-		return -1;
-	if (!service)
-		service = SERVICE_DEFAULT;
 	offer_window(from, to, &lo, &hi, &fetch_hi);
 	hit = cache_sched_find(&c->scheds, id, lo, hi, req->now_ms);
 	if (store_provider_with_busy(c->store, req->arena, id, lo, fetch_hi, req->now_ms,

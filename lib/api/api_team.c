@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "api/cache_sched.h"
-#include "api/codec_service.h"
 #include "api/offer.h"
 #include "core/ids.h"
 #include "engine/civil.h"
@@ -153,7 +152,7 @@ int api_team_availability(struct api_ctx *c, struct http_req *req, struct http_r
 			  struct err *e)
 {
 	char (*ids)[ID_UUID_LEN + 1] = arena_alloc(req->arena, sizeof *ids * TEAM_MAX);
-	const char *idp[TEAM_MAX], *service = http_query(req, "service");
+	const char *idp[TEAM_MAX], *service;
 	struct cache_sched_entry *hit[TEAM_MAX];
 	uint32_t known[TEAM_MAX];
 	struct store_provider_busy *rows;
@@ -166,12 +165,8 @@ int api_team_availability(struct api_ctx *c, struct http_req *req, struct http_r
 
 	if (team_ids(req, ids, &n, e))
 		n = 0;
-	if (service && !codec_service_id_valid(service))
-		err_field(e, "service", "must match ^[a-z0-9][a-z0-9-]{0,62}$");
-	if (api_date_range(req, TEAM_MAX_DAYS, &from, &to, &single, e) || err_is_set(e))
+	if (api_avail_query(req, TEAM_MAX_DAYS, &service, &from, &to, &single, e))
 		return -1;
-	if (!service)
-		service = SERVICE_DEFAULT;
 	/* A UTC date's instants lie on the local dates from - 1 .. to + 1 of any zone. */
 	offer_window(from - 1, to + 1, &lo, &hi, &fetch_hi);
 	for (i = 0; i < n; i++) {
