@@ -536,6 +536,20 @@ def drive_operations(drive):
         drive("GET", avail, 422, {"providerId": pid}, query=bad)
     keyed_cases(drive, "GET", avail, {"providerId": pid})
 
+    team = "/api/availability"
+    r = drive("GET", team, 200, query={"providerIds": pid, "date": str(d)})
+    assert r is None or r.json["dates"], r
+    drive("GET", team, 200, query={"providerIds": pid, "startDate": str(d), "endDate": str(d + dt.timedelta(days=6))},
+          key="read")
+    drive("GET", team, 404, query={"providerIds": "%s,%s" % (pid, lib.uuid4()), "date": str(d)})
+    drive("GET", team, 404, query={"providerIds": pid, "date": str(d), "service": "nope"})
+    for bad in ({"date": str(d)}, {"providerIds": "", "date": str(d)}, {"providerIds": "%s,%s" % (pid, pid), "date": str(d)},
+                {"providerIds": "nope", "date": str(d)}, {"providerIds": pid},
+                {"providerIds": pid, "startDate": str(d), "endDate": str(d + dt.timedelta(days=31))}):
+        drive("GET", team, 422, query=bad)
+    drive("GET", team, 422, query=DUP)
+    keyed_cases(drive, "GET", team)
+
     # Appointments
     appts = "/api/appointments"
     booking = {"patientId": lib.patient(), "providerId": pid, "startTime": at("10:00")}
