@@ -127,6 +127,10 @@ HZ = os.sysconf("SC_CLK_TCK")
 TAG = secrets.token_hex(4)          # first group of every id this invocation makes
 PATIENT = "appointd-bench"           # patientId of every appointment it makes
 SLOT_S = 300                         # the write providers' slots: 5 minutes, 24/7
+SVC = "bench-class"                  # the service of the two service figures
+SVC_READERS = 4                      # providers its availability figure reads
+SEAT_PROVIDERS = 4                   # providers its seat bookings spread over
+SEATS = 1000                         # the seat figure's capacity: seats per session
 
 u = urllib.parse.urlsplit(URL) if URL else None
 API_HOST, API_PORT = (u.hostname, u.port or 80) if u else (None, None)
@@ -176,6 +180,12 @@ def upsert_provider(pid, config):
     st, raw = api("POST", f"/api/providers/{pid}/schedule", config)
     if st != 200:
         sys.exit(f"bench: creating provider {pid} answered {st}: {raw[:200]!r}")
+
+
+def put_service(pid, sid, body):
+    st, raw = api("PUT", f"/api/providers/{pid}/services/{sid}", body)
+    if st not in (200, 201):
+        sys.exit(f"bench: creating service {sid} of {pid} answered {st}: {raw[:200]!r}")
 
 
 # ------------------------------------------------------------- processes
@@ -337,6 +347,12 @@ WRITE_CONFIG = {"timezone": "UTC", "appointmentDuration": 5, "slotInterval": 5, 
 READ_CONFIG = {"timezone": "Europe/Berlin", "appointmentDuration": 30, "slotInterval": 30,
                "weeklySchedule": {d: [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "18:00"}]
                                   for d in ("monday", "tuesday", "wednesday", "thursday", "friday")}}
+# The service figure's providers: the same week, with provider limits too.
+SVC_READ_CONFIG = dict(READ_CONFIG, limits={"perDay": 8, "perWeek": 30})
+# Their service: an hour, 10 seats a session, at most 5 sessions a local day
+# and 20 an ISO week; the seat providers' one has 1000 seats and no limits.
+SVC_READ_BODY = {"name": "Bench class", "duration": 60, "capacity": 10, "limits": {"perDay": 5, "perWeek": 20}}
+SVC_SEAT_BODY = {"name": "Bench seats", "duration": 60, "capacity": SEATS}
 
 
 class Fixtures:
@@ -344,6 +360,8 @@ class Fixtures:
         os.makedirs(WORK, exist_ok=True)
         self.reader = pid_of("000a")
         self.writers = [pid_of("000b", i) for i in range(PROVIDERS)]
+        self.svc_readers = [pid_of("000d", i) for i in range(SVC_READERS)]
+        self.seat_writers = [pid_of("000f", i) for i in range(SEAT_PROVIDERS)]
         self.pgb_prefix = f"{TAG}-000c-4000-8000-"
         self.bulk_prefix = f"{TAG}-000e-4000-8000-"
         # Write regions: each run books or moves into slots no earlier run
@@ -366,11 +384,18 @@ class Fixtures:
         return path
 
     def create(self):
-        say(f"fixtures: providers {TAG}-*: 1 to read, {PROVIDERS} to write through the API, "
-            f"{PROVIDERS} for pgbench")
+        say(f"fixtures: providers {TAG}-*: 1 to read, {SVC_READERS} to read a service of, {PROVIDERS} to write "
+            f"through the API, {SEAT_PROVIDERS} to book seats of, {PROVIDERS} for pgbench")
         upsert_provider(self.reader, READ_CONFIG)
         for p in self.writers:
             upsert_provider(p, WRITE_CONFIG)
+        for p in self.svc_readers:
+            upsert_provider(p, SVC_READ_CONFIG)
+            put_service(p, SVC, SVC_READ_BODY)
+        for p in self.seat_writers:
+            upsert_provider(p, WRITE_CONFIG)
+            put_service(p, SVC, SVC_SEAT_BODY)
+        readers = ", ".join(f"'{p}'::uuid" for p in self.svc_readers)
         sql(f"""INSERT INTO providers (id, config, created_at, updated_at)
                 SELECT ('{self.pgb_prefix}' || lpad(to_hex(i), 12, '0'))::uuid, w.config, now(), now()
                 FROM generate_series(0, {PROVIDERS - 1}) i, providers w WHERE w.id = '{self.writers[0]}'""",
@@ -385,12 +410,38 @@ class Fixtures:
                                                      ELSE time '13:00' + (k - 8) * interval '30 minutes' END)
                                      AT TIME ZONE 'Europe/Berlin' AS s) x
                 WHERE extract(isodow FROM d) < 6 AND (k + extract(doy FROM d)::int) % 3 = 0""",
+            # The service providers, 90 days ahead, each weekday: one default
+            # appointment at 11:00 and 1 to 5 sessions of the service (so
+            # some days reach its perDay and offer only the seats left), 08:00,
+            # 10:00, 13:00, 15:00, 17:00 local, with 1 to 9 seats taken each.
+            f"""INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,
+                                          version, created_at, updated_at, service_id)
+                SELECT gen_random_uuid(), p, '{PATIENT}', s, s + interval '30 minutes',
+                       'CONFIRMED', 1, now(), now(), 'default'
+                FROM unnest(ARRAY[{readers}]) p,
+                     generate_series(current_date + 1, current_date + 90, interval '1 day') d,
+                     LATERAL (SELECT (d::date + time '11:00') AT TIME ZONE 'Europe/Berlin' AS s) x
+                WHERE extract(isodow FROM d) < 6""",
+            f"""INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,
+                                          version, created_at, updated_at, service_id)
+                SELECT gen_random_uuid(), p, '{PATIENT}', s, s + interval '60 minutes',
+                       'CONFIRMED', 1, now(), now(), '{SVC}'
+                FROM unnest(ARRAY[{readers}]) p,
+                     generate_series(current_date + 1, current_date + 90, interval '1 day') d,
+                     generate_series(0, 4) j,
+                     LATERAL (SELECT (d::date + (ARRAY[time '08:00', time '10:00', time '13:00', time '15:00',
+                                                       time '17:00'])[j + 1]) AT TIME ZONE 'Europe/Berlin' AS s) x,
+                     generate_series(1, 1 + (j + extract(doy FROM d)::int) % 9) seat
+                WHERE extract(isodow FROM d) < 6 AND j <= extract(doy FROM d)::int % 5""",
             "ANALYZE appointments")
         today = dt.datetime.now(dt.timezone.utc).date()
         days = [today + dt.timedelta(days=i) for i in range(1, 40)]
         weekdays = [d for d in days if d.weekday() < 5][:20]
         r = f"/api/providers/{self.reader}/availability"
         self.paths_1d = self.file([f"{r}?date={d}" for d in weekdays])
+        self.paths_svc = self.file([f"/api/providers/{p}/availability?date={d}&service={SVC}"
+                                    for d in weekdays for p in self.svc_readers])
+        self.seat_writers_file = self.file(self.seat_writers)
         self.paths_7d = self.file([f"{r}?startDate={d}&endDate={d + dt.timedelta(days=6)}" for d in days[:20]])
         self.paths_62d = self.file([f"{r}?startDate={d}&endDate={d + dt.timedelta(days=61)}" for d in days[:7]])
         ids = [row[0] for row in sql(f"SELECT id FROM appointments WHERE provider_id = '{self.reader}'"
@@ -406,6 +457,10 @@ class Fixtures:
                               "static": self.file(["/"])}
         st, raw = api("GET", f"/api/providers/{self.reader}/availability?date={weekdays[0]}")
         self.sample_1d_bytes = len(raw)
+        st, raw = api("GET", f"/api/providers/{self.svc_readers[0]}/availability?date={weekdays[0]}&service={SVC}")
+        if st != 200:
+            sys.exit(f"bench: the service's availability answered {st}: {raw[:200]!r}")
+        self.sample_svc_bytes = len(raw)
 
     def pool(self, n):
         """n CONFIRMED appointments spread over the write providers, each
@@ -435,8 +490,13 @@ class Fixtures:
     def cleanup(self):
         """The appointments and providers this invocation made (their
         events stay in the outbox, as a real service's would)."""
-        sql(f"DELETE FROM appointments WHERE provider_id::text LIKE '{TAG}-%'",
-            f"DELETE FROM providers WHERE id::text LIKE '{TAG}-%'",
+        # One transaction that first takes the providers' row locks, as a
+        # booking does: a booking still in flight (queued in the pool after
+        # wrk hung up) either commits before it or finds no provider.
+        sql(f"SELECT count(*) FROM (SELECT 1 FROM providers WHERE id::text LIKE '{TAG}-%' FOR UPDATE) x;"
+            f" DELETE FROM appointments WHERE provider_id::text LIKE '{TAG}-%';"
+            f" DELETE FROM services WHERE provider_id::text LIKE '{TAG}-%';"
+            f" DELETE FROM providers WHERE id::text LIKE '{TAG}-%'",
             "VACUUM ANALYZE appointments")
         shutil.rmtree(WORK, ignore_errors=True)
 
@@ -447,7 +507,9 @@ def sweep_leftovers():
     appointments)."""
     rows = sql(f"WITH a AS (DELETE FROM appointments WHERE patient_id = '{PATIENT}' RETURNING 1)"
                " SELECT count(*) FROM a",
-               "WITH p AS (DELETE FROM providers p WHERE id::text ~ '^[0-9a-f]{8}-000[abce]-4000-8000-'"
+               "DELETE FROM services s WHERE provider_id::text ~ '^[0-9a-f]{8}-000[a-f]-4000-8000-'"
+               " AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.provider_id = s.provider_id)",
+               "WITH p AS (DELETE FROM providers p WHERE id::text ~ '^[0-9a-f]{8}-000[a-f]-4000-8000-'"
                " AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.provider_id = p.id) RETURNING 1)"
                " SELECT count(*) FROM p")
     n_appt, n_prov = int(rows[0][0]), int(rows[1][0])
@@ -688,6 +750,18 @@ def book_fn(item, conns, duration):
                    expect=201, cols=APPOINTD_COLS)
 
 
+def seats_fn(item, conns, duration):
+    # Sessions an hour apart, each filled to its SEATS before the next opens.
+    # A booking reads every entry of the ISO weeks around its date (limits
+    # count there), full sessions of earlier runs included: four weeks
+    # between runs keep each run's reads to its own sessions.
+    sessions = math.ceil(estimate(item, duration) / (SEAT_PROVIDERS * SEATS)) + 1
+    base = FIX.region(sessions * 3600 // SLOT_S)
+    FIX.next_region += 28 * 86400
+    return run_wrk(conns, duration, API_PORT, ["seats", FIX.seat_writers_file, str(base), str(SEATS), SVC],
+                   expect=201, cols=APPOINTD_COLS)
+
+
 def resched_fn(item, conns, duration):
     return run_wrk(conns, duration, API_PORT, ["resched", FIX.moves_file(estimate(item, duration))],
                    cols=APPOINTD_COLS)
@@ -726,6 +800,8 @@ def make_items(with_figures, with_ceilings):
     pg = "pgbench" if with_ceilings else None
     if with_figures:
         items += [Item("avail_1d", "availability 1 date", "appointd", q, get_fn("paths_1d")),
+                  Item("avail_svc", "availability 1 date, service 60 min cap 10 + limits", "appointd", q,
+                       get_fn("paths_svc")),
                   Item("avail_7d", "availability 7 days", "appointd", q, get_fn("paths_7d")),
                   Item("avail_62d", "availability 62 days", "appointd", q, get_fn("paths_62d")),
                   Item("get_appt", "GET appointment", "appointd", q, get_fn("paths_get")),
@@ -734,6 +810,7 @@ def make_items(with_figures, with_ceilings):
         items += [Item("pgbench", "ceiling: pgbench booking tx", "ceiling", None, pgbench_fn)]
     if with_figures:
         items += [Item("book", "POST booking", "appointd", pg, book_fn, expect=201),
+                  Item("book_seats", "POST booking, seats of one session", "appointd", pg, seats_fn, expect=201),
                   Item("resched", "PUT reschedule", "appointd", pg, resched_fn),
                   Item("cancel", "DELETE cancel", "appointd", pg, cancel_fn),
                   Item("mixed", "mixed 80/15/5", "appointd", q, mixed_fn)]
@@ -794,7 +871,7 @@ def measure_into(res, items, label, reserve):
                     entry["warmup"] = {"rps": w["rps"], "bad": w["bad"]}
                 r = it.run(conns, DURATION)
                 entry["runs"].append(r)
-                say(f"  {conns:>3} conns  {it.label:<34} run {rnd + 1}/{RUNS}: {r['rps']:>9.0f} req/s  "
+                say(f"  {conns:>3} conns  {it.label:<{label_width(items)}} run {rnd + 1}/{RUNS}: {r['rps']:>9.0f} req/s  "
                     f"p50 {r['p50Ms']:6.2f} ms  p99 {r['p99Ms']:7.2f} ms"
                     f"{'  non-%s %d' % (it.expect or '2xx', r['bad']) if r['bad'] else ''}"
                     f"{'  socket errors %d' % r['socketErrors'] if r['socketErrors'] else ''}"
@@ -810,10 +887,15 @@ def fcpu(c):
     return "/".join(fnum(c.get(k), "%.1f") for k in ("nginx", "pool", "pg", "client", "other"))
 
 
+def label_width(items):
+    return max([34] + [len(it.label) for it in items])
+
+
 def table(items, res):
     labels = {it.key: it.label for it in items}
     rows = []
-    hdr = (f"{'figure':<34} {'conns':>5} {'appointd/s':>10} {'ceiling/s':>10} {'ratio':>6} "
+    w = label_width(items)
+    hdr = (f"{'figure':<{w}} {'conns':>5} {'appointd/s':>10} {'ceiling/s':>10} {'ratio':>6} "
            f"{'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>7}  CPU s per run: nginx/pool/pg/wrk/other")
     out = [hdr, "-" * len(hdr)]
     figures = []
@@ -829,7 +911,7 @@ def table(items, res):
             theirs = ceil["rps"] if it.kind == "appointd" and ceil else m["rps"] if it.kind == "ceiling" else None
             bad = f"{m['bad']}" + (f"+{m['socketErrors']}e" if m["socketErrors"] else "") + \
                   (f" dry{m['dry']}" if m["dry"] else "")
-            out.append(f"{it.label:<34} {conns:>5} {fnum(mine):>10} {fnum(theirs):>10} "
+            out.append(f"{it.label:<{w}} {conns:>5} {fnum(mine):>10} {fnum(theirs):>10} "
                        f"{(fnum(100 * ratio, '%.0f') + '%') if ratio is not None else '-':>6} "
                        f"{fnum(m['p50Ms'], '%.2f'):>7} {fnum(m['p99Ms'], '%.2f'):>7} {bad:>7}  {fcpu(m['cpu'])}")
             figures.append({"key": it.key, "figure": it.label, "kind": it.kind, "connections": conns,
@@ -1109,7 +1191,7 @@ def part_bulk():
 # Rough seconds each part takes here (the bulk load: about 13,000 rows/s).
 def estimates():
     per_fig = WARMUP + RUNS * DURATION + 0.5
-    return {"engine": 5, "http": 14 * len(CONNS) * per_fig + 15, "ceilings": 5 * len(CONNS) * per_fig + 15,
+    return {"engine": 5, "http": 16 * len(CONNS) * per_fig + 15, "ceilings": 5 * len(CONNS) * per_fig + 15,
             "relay": 65, "rss": RSS_N / 1200 + 15,
             "bulk": BULK_N / 13000 + 4 * len(CONNS) * per_fig + 30}
 
@@ -1171,7 +1253,8 @@ def main():
             sweep_leftovers()
             FIX = Fixtures()
             FIX.create()
-            REPORT["fixtures"] = {"availabilityOneDateBytes": FIX.sample_1d_bytes, "tag": TAG}
+            REPORT["fixtures"] = {"availabilityOneDateBytes": FIX.sample_1d_bytes,
+                                  "availabilityServiceBytes": FIX.sample_svc_bytes, "tag": TAG}
         try:
             if "http" in PLAN or "ceilings" in PLAN:
                 CEIL = Ceilings(POOL["workers"], POOL["listen_backlog"])

@@ -10,6 +10,13 @@
 --                            threads) books provider g mod P at
 --                            BASE + floor(g / P) * 300 s, so no two requests
 --                            ask for the same slot of the same provider
+--   seats   PROVIDERS BASE SEATS SERVICE
+--                            POST /api/appointments with serviceId SERVICE
+--                            (an hour long, SEATS seats a session): request
+--                            g books a seat of provider g mod P's session at
+--                            BASE + floor(g / (P * SEATS)) * 3600 s, so each
+--                            session gets exactly SEATS requests, all at
+--                            once, before the next one opens
 --   resched MOVES            PUT /api/appointments/ID {"startTime": T} for
 --                            each "ID T" line, each line once
 --   cancel  IDS              DELETE /api/appointments/ID, each id once
@@ -53,6 +60,7 @@ local PATTERN = "AAAABAAAAAXAAABAAAAB" -- 16 A, 3 B, 1 X
 
 local mode, headers, json_headers
 local paths, providers, base, moves, ids
+local seats, step, service = 1, 300, nil
 local npaths, nproviders = 0, 0
 local counter, nbook, taken_moves, taken_ids, xturn = 0, 0, 0, 0, 0
 local stop_after, donefile = nil, nil
@@ -73,6 +81,9 @@ function init(args)
       paths = lines(args[4]); rest = 5
    elseif mode == "book" then
       providers = lines(args[4]); base = tonumber(args[5]); rest = 6
+   elseif mode == "seats" then
+      providers = lines(args[4]); base = tonumber(args[5]); seats = tonumber(args[6])
+      step = 3600; service = args[7]; rest = 8
    elseif mode == "resched" then
       moves = lines(args[4]); rest = 5
    elseif mode == "cancel" then
@@ -96,13 +107,16 @@ local function get_req()
    return wrk.format("GET", p, headers)
 end
 
+-- Request g (over all threads) of book or seats: provider g mod P, at
+-- BASE + floor(g / (P * seats)) * step (book: one seat, 300 s apart).
 local function book_req()
    local g = nbook * nthreads_all + tid
    nbook = nbook + 1
    local prov = providers[(g % nproviders) + 1]
-   local t = base + math.floor(g / nproviders) * 300
-   local body = string.format('{"patientId":"bench","providerId":"%s","startTime":"%s"}',
-                              prov, os.date("!%Y-%m-%dT%H:%M:%SZ", t))
+   local t = base + math.floor(g / (nproviders * seats)) * step
+   local body = string.format('{"patientId":"bench","providerId":"%s",%s"startTime":"%s"}',
+                              prov, service and string.format('"serviceId":"%s",', service) or "",
+                              os.date("!%Y-%m-%dT%H:%M:%SZ", t))
    return wrk.format("POST", "/api/appointments", json_headers, body)
 end
 
@@ -140,6 +154,8 @@ function request()
    if mode == "get" then
       return get_req()
    elseif mode == "book" then
+      return book_req()
+   elseif mode == "seats" then
       return book_req()
    elseif mode == "resched" then
       return resched_req()
