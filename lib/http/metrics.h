@@ -16,7 +16,7 @@
 struct http_route;
 
 /* Route ids: 0 = no route matched, 1.. = the application's route table (http/route.h). */
-#define METRICS_ROUTES 32
+#define METRICS_ROUTES 48
 /* The statuses the service answers with, plus one "other" column. */
 #define METRICS_STATUSES 18
 /* Request duration buckets in seconds; the last column is +Inf. */
