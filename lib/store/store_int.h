@@ -138,5 +138,10 @@ static inline uint32_t store_be32(const void *v)
  */
 int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
 		      struct err *e);
+/* The same for row `row` of r. */
+int store_busy_decode_row(struct arena *a, const PGresult *r, int row, int col,
+			  struct store_busy *out, struct err *e);
+/* A PostgreSQL array literal of UUIDs ids[0..n) (nothing to quote), in the arena. */
+const char *store_id_array(struct arena *a, const char *const *ids, int n);
 
 #endif
