@@ -120,6 +120,35 @@ struct slot_service;
 int api_hold_offer(struct api_ctx *c, struct http_req *req, const struct book_req *b,
 		   const char *config, struct sched *s, struct service *sv,
 		   struct slot_service *eff, struct err *e);
+struct hold;
+/*
+ * The hold b names (holdId), read under its candidates' row locks: 1 with
+ * *h when it is live and matches b, its provider b's providerId or one of
+ * b's providerIds (team booking);
+ * 0 when b names none, or one that ended or is unknown (book as if no
+ * holdId were given); -1 with 422 at holdId for a live one that does not
+ * match.
+ */
+int api_hold_match(struct api_ctx *c, struct http_req *req, const struct book_req *b,
+		   struct hold *h, struct err *e);
+/*
+ * The booking's values when live hold h (api_hold_match) becomes it, under
+ * its provider's row lock (config: that provider's stored schedule): s,
+ * sv, and eff with the hold's duration and buffers.
+ */
+int api_hold_place(struct api_ctx *c, struct http_req *req, const struct book_req *b,
+		   const char *config, const struct hold *h, struct sched *s, struct service *sv,
+		   struct slot_service *eff, struct err *e);
+/*
+ * Team booking (b->nteam providerIds), in an open transaction: locks every
+ * candidate's row in one statement in id order, then chooses the provider
+ * (contract: POST /api/appointments, team booking) and writes it to
+ * b->provider_id; s, sv and eff as api_hold_offer fills them, and its
+ * answer: 1 when a live hold among them becomes the booking, 0 for a free
+ * slot, -1 with 404 (the first bad provider), 422 (holdId) or 409.
+ */
+int api_team_choose(struct api_ctx *c, struct http_req *req, struct book_req *b, struct sched *s,
+		    struct service *sv, struct slot_service *eff, struct err *e);
 int api_events(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
 int api_webhook_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		       struct err *e);

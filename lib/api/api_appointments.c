@@ -117,10 +117,19 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	cJSON *payload;
 	int held;
 
-	/* A live hold it names gives its seat, end and buffers (api_hold_offer). */
-	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e) ||
-	    store_provider_get(c->store, req->arena, b.provider_id, 1, &config, NULL, NULL, e) ||
-	    (held = api_hold_offer(c, req, &b, config, &s, &sv, &eff, e)) < 0)
+	/*
+	 * A live hold it names gives its seat, end and buffers (api_hold_offer);
+	 * a team booking chooses its provider (api_team_choose).
+	 */
+	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e))
+		return -1;
+	if (b.nteam)
+		held = api_team_choose(c, req, &b, &s, &sv, &eff, e);
+	else if (store_provider_get(c->store, req->arena, b.provider_id, 1, &config, NULL, NULL, e))
+		return -1;
+	else
+		held = api_hold_offer(c, req, &b, config, &s, &sv, &eff, e);
+	if (held < 0)
 		return -1;
 	memset(&a, 0, sizeof a);
 	id_uuid4(a.id);

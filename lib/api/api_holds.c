@@ -130,38 +130,60 @@ int api_hold_release(struct api_ctx *c, struct http_req *req, struct http_resp *
 	return 0;
 }
 
+int api_hold_match(struct api_ctx *c, struct http_req *req, const struct book_req *b,
+		   struct hold *h, struct err *e)
+{
+	int i, among;
+
+	if (!b->hold_id[0])
+		return 0;
+	if (store_hold_get(c->store, req->arena, b->hold_id, h, e)) {
+		if (e->status != 404)
+			return -1;
+		err_clear(e); /* unknown: booked as if no holdId were given */
+		return 0;
+	}
+	if (!hold_live(h, req->now_ms))
+		return 0;
+	among = !b->nteam && strcmp(h->provider_id, b->provider_id) == 0;
+	for (i = 0; i < b->nteam; i++)
+		among |= strcmp(h->provider_id, b->team[i]) == 0;
+	if (!among || strcmp(h->service_id, b->service_id) != 0 || h->start_ms != b->start_ms ||
+	    (h->patient_id[0] && strcmp(h->patient_id, b->patient_id) != 0)) {
+		err_field(e, "holdId", "names a live hold of another provider, service, "
+			  "startTime or patient");
+		return -1;
+	}
+	return 1;
+}
+
+int api_hold_place(struct api_ctx *c, struct http_req *req, const struct book_req *b,
+		   const char *config, const struct hold *h, struct sched *s, struct service *sv,
+		   struct slot_service *eff, struct err *e)
+{
+	/*
+	 * The hold takes the appointment's place: its end and buffers,
+	 * whatever the service says now; its seat was counted all along.
+	 */
+	if (offer_resolve(c, req, h->provider_id, config, b->service_id, s, sv, eff, e))
+		return -1;
+	eff->duration = (int)((h->end_ms - h->start_ms) / 60000);
+	eff->buffer_before = h->buffer_before;
+	eff->buffer_after = h->buffer_after;
+	return 0;
+}
+
 int api_hold_offer(struct api_ctx *c, struct http_req *req, const struct book_req *b,
 		   const char *config, struct sched *s, struct service *sv,
 		   struct slot_service *eff, struct err *e)
 {
 	struct hold h;
+	int held = api_hold_match(c, req, b, &h, e);
 
-	if (b->hold_id[0]) {
-		if (store_hold_get(c->store, req->arena, b->hold_id, &h, e)) {
-			if (e->status != 404)
-				return -1;
-			err_clear(e); /* unknown: booked as if no holdId were given */
-		} else if (hold_live(&h, req->now_ms)) {
-			if (strcmp(h.provider_id, b->provider_id) != 0 ||
-			    strcmp(h.service_id, b->service_id) != 0 || h.start_ms != b->start_ms ||
-			    (h.patient_id[0] && strcmp(h.patient_id, b->patient_id) != 0)) {
-				err_field(e, "holdId", "names a live hold of another provider, service, "
-					  "startTime or patient");
-				return -1;
-			}
-			/*
-			 * The hold takes the appointment's place: its end and buffers,
-			 * whatever the service says now; its seat was counted all along.
-			 */
-			if (offer_resolve(c, req, b->provider_id, config, b->service_id, s, sv, eff,
-					  e))
-				return -1;
-			eff->duration = (int)((h.end_ms - h.start_ms) / 60000);
-			eff->buffer_before = h.buffer_before;
-			eff->buffer_after = h.buffer_after;
-			return 1;
-		}
-	}
+	if (held < 0)
+		return -1;
+	if (held)
+		return api_hold_place(c, req, b, config, &h, s, sv, eff, e) ? -1 : 1;
 	return offer_check(c, req, b->provider_id, config, b->service_id, b->start_ms, NULL, s, sv,
 			   eff, e) ? -1 : 0;
 }

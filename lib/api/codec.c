@@ -38,7 +38,7 @@ int codec_instant_field(const cJSON *v, const char *path, int64_t *ms, struct er
 
 /* The fields bookings and holds share; patientId may be absent (or null) unless required. */
 static int book_fields(const cJSON *body, struct book_req *out, int patient_required,
-		       struct err *e)
+		       const cJSON *team, struct err *e)
 {
 	const cJSON *pat, *prov;
 	int bad = 0, len;
@@ -62,7 +62,12 @@ static int book_fields(const cJSON *body, struct book_req *out, int patient_requ
 	} else {
 		snprintf(out->patient_id, sizeof out->patient_id, "%s", pat->valuestring);
 	}
-	if (!prov || cJSON_IsNull(prov)) {
+	if (prov && !cJSON_IsNull(prov) && team) {
+		err_field(e, "providerId", "must not be given with providerIds: exactly one of them");
+		bad = 1;
+	} else if (team) {
+		;
+	} else if (!prov || cJSON_IsNull(prov)) {
 		err_field(e, "providerId", "is required");
 		bad = 1;
 	} else if (!cJSON_IsString(prov) || !id_uuid_parse(prov->valuestring, out->provider_id)) {
@@ -77,13 +82,49 @@ static int book_fields(const cJSON *body, struct book_req *out, int patient_requ
 	return bad ? -1 : 0;
 }
 
+/* providerIds: an array of 1..CODEC_TEAM_MAX distinct UUIDs into out->team. */
+static int team_field(const cJSON *team, struct book_req *out, struct err *e)
+{
+	const cJSON *v;
+	int n = cJSON_IsArray(team) ? cJSON_GetArraySize(team) : -1, i;
+
+	if (n < 1 || n > CODEC_TEAM_MAX) {
+		err_field(e, "providerIds", "must be an array of 1 to %d provider UUIDs", CODEC_TEAM_MAX);
+		return -1;
+	}
+	out->nteam = 0;
+	cJSON_ArrayForEach(v, team) {
+		char *id = out->team[out->nteam];
+
+		if (!cJSON_IsString(v) || !id_uuid_parse(v->valuestring, id)) {
+			err_field(e, "providerIds", "must hold UUIDs only");
+			return -1;
+		}
+		for (i = 0; i < out->nteam; i++)
+			if (strcmp(out->team[i], id) == 0) {
+				err_field(e, "providerIds", "must not name a provider twice");
+				return -1;
+			}
+		out->nteam++;
+	}
+	return 0;
+}
+
 int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 {
-	int bad = book_fields(body, out, 1, e);
-	const cJSON *hold = cJSON_GetObjectItemCaseSensitive(body, "holdId");
+	const cJSON *team = cJSON_IsObject(body)
+				    ? cJSON_GetObjectItemCaseSensitive(body, "providerIds") : NULL;
+	const cJSON *hold;
+	int bad;
 
+	if (team && cJSON_IsNull(team))
+		team = NULL;
+	bad = book_fields(body, out, 1, team, e);
 	if (bad && !cJSON_IsObject(body))
 		return -1;
+	hold = cJSON_GetObjectItemCaseSensitive(body, "holdId");
+	if (team && team_field(team, out, e))
+		bad = -1;
 	if (hold && !cJSON_IsNull(hold) &&
 	    (!cJSON_IsString(hold) || !id_uuid_parse(hold->valuestring, out->hold_id))) {
 		err_field(e, "holdId", "must be a UUID");
@@ -94,7 +135,7 @@ int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e)
 
 int codec_hold_decode(const cJSON *body, struct book_req *out, int *ttl_s, struct err *e)
 {
-	int bad = book_fields(body, out, 0, e);
+	int bad = book_fields(body, out, 0, NULL, e);
 
 	*ttl_s = CODEC_HOLD_TTL_DEFAULT;
 	if (bad && !cJSON_IsObject(body))

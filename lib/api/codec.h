@@ -21,10 +21,15 @@
 
 struct tz_cache;
 
+/* providerIds of a team booking: 1..CODEC_TEAM_MAX distinct UUIDs. */
+#define CODEC_TEAM_MAX 50
+
 /* A decoded POST /api/appointments body. */
 struct book_req {
 	char patient_id[APPT_PATIENT_MAX * 4 + 1];
-	char provider_id[ID_UUID_LEN + 1];
+	char provider_id[ID_UUID_LEN + 1];       /* "" in a team booking until one is chosen */
+	int nteam;                               /* providerIds given: 1..CODEC_TEAM_MAX; 0: providerId */
+	char team[CODEC_TEAM_MAX][ID_UUID_LEN + 1]; /* providerIds, in the order given */
 	int64_t start_ms;
 	char service_id[APPT_SERVICE_MAX + 1];   /* "default" when not given */
 	char hold_id[ID_UUID_LEN + 1];           /* "" when not given */
@@ -64,6 +69,11 @@ int codec_limits_decode(const cJSON *v, const char *path, int *per_day, int *per
 /* {"perDay": n | null, "perWeek": n | null} (0 = null). Caller owns it. */
 cJSON *codec_limits_encode(int per_day, int per_week);
 
+/*
+ * A POST /api/appointments body: exactly one of providerId and providerIds
+ * (both or neither: 422 at providerId); providerIds 1..CODEC_TEAM_MAX
+ * distinct UUIDs (422 at providerIds otherwise), kept in the order given.
+ */
 int codec_book_decode(const cJSON *body, struct book_req *out, struct err *e);
 /*
  * A POST /api/holds body: as a booking's (without holdId), patientId

@@ -153,6 +153,17 @@ static int limits_allow(struct pass *p, int64_t s)
 		 (sv->limit_week && week_own >= sv->limit_week));
 }
 
+int slot_week_sessions(const struct slot_ctx *c, int64_t t)
+{
+	int32_t ld = slot_local_date(c->sched, t), monday = ld - civil_weekday(ld);
+	int all[SLOT_COUNT_DAYS], own[SLOT_COUNT_DAYS], k, n = 0;
+
+	count_sessions(c, monday, all, own);
+	for (k = 0; k < 7; k++)
+		n += all[k];
+	return n;
+}
+
 static void pass_init(struct pass *p, const struct slot_ctx *c, int32_t date)
 {
 	int64_t longest = 0;

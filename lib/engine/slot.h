@@ -88,6 +88,13 @@ void slot_service_default(const struct sched *s, int32_t key, struct slot_servic
  * d = slot_local_date(t).
  */
 void slot_busy_window(int32_t from, int32_t to, int64_t *lo, int64_t *hi);
+/*
+ * The sessions of any service with seats among c->busy (but c->ignore)
+ * that start in the local ISO week (Monday to Sunday, in the schedule's
+ * zone) holding instant t: the load a team booking compares. busy must
+ * cover that week (slot_busy_window of slot_local_date(t) - 1 .. + 1 does).
+ */
+int slot_week_sessions(const struct slot_ctx *c, int64_t t);
 /* Local date of a UTC instant in the schedule's zone. */
 int32_t slot_local_date(const struct sched *s, int64_t t);
 

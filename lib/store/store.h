@@ -160,6 +160,13 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 		    int64_t hi, const char *except_id, int64_t now_ms, struct store_busy *out,
 		    struct err *e);
 /*
+ * store_appt_busy for each of providers ids[0..n) in one statement (none
+ * excepted): out[i] (caller's, n of them) for ids[i], under their row locks.
+ */
+int store_appt_busy_team(struct store *s, struct arena *a, const char *const *ids, int n,
+			 int64_t lo, int64_t hi, int64_t now_ms, struct store_busy *out,
+			 struct err *e);
+/*
  * The writes go with the next round trip (store_exec_later): a taken slot
  * surfaces as 409 there. Rescheduling and cancelling need the row locked
  * (store_appt_get with lock) and count its version up from what was read.
@@ -300,6 +307,22 @@ struct store_service {
 	int active;
 	int64_t created_ms, updated_ms;
 };
+/* A team booking's candidate, as store_provider_lock_team reads it. */
+struct store_team_member {
+	const char *config;              /* NULL: no such provider */
+	struct store_service service;    /* the service asked for; id NULL: the provider has none */
+};
+/*
+ * (store_provider.c) In a transaction: locks the rows of providers
+ * ids[0..n) (distinct UUIDs) with one statement, in id order: the one
+ * global order every lock of several providers takes, so two of them
+ * cannot deadlock, nor with the single-row locks of the other writes.
+ * out[i] (caller's, n of them) is ids[i]'s configuration and its service
+ * service_id.
+ */
+int store_provider_lock_team(struct store *s, struct arena *a, const char *const *ids, int n,
+			     const char *service_id, struct store_team_member *out, struct err *e);
+
 int store_service_get(struct store *s, struct arena *a, const char *provider_id,
 		      const char *service_id, struct store_service *out, struct err *e);
 /*

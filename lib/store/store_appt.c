@@ -22,6 +22,11 @@ const struct store_stmt store_appt_stmts[] = {
 	{ "appt_busy",
 	  "SELECT " SQL_BUSY_COL ", " SQL_BUSY_SERVICES
 	  " FROM " SQL_BUSY_FROM("$1::uuid", "$4::uuid", "$5") },
+	/* appt_busy for each of the providers $1 (in that order, one row each), none excepted. */
+	{ "appt_busy_team",
+	  "SELECT x.b, x.s FROM unnest($1::uuid[]) WITH ORDINALITY AS p(id, k)"
+	  " CROSS JOIN LATERAL (SELECT " SQL_BUSY_COL " AS b, " SQL_BUSY_SERVICES " AS s"
+	  " FROM " SQL_BUSY_FROM("p.id", "NULL", "$4") ") x ORDER BY p.k" },
 	{ "appt_insert",
 	  "INSERT INTO appointments (id, provider_id, patient_id, start_at, end_at, status,"
 	  " version, created_at, updated_at, service_id, buffer_before, buffer_after)"
@@ -112,6 +117,12 @@ static int64_t be64(const unsigned char *v)
 	return (int64_t)((uint64_t)store_be32(v) << 32 | store_be32(v + 4));
 }
 
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
+		      struct err *e)
+{
+	return store_busy_decode_row(a, r, 0, col, out, e);
+}
+
 int store_busy_decode_row(struct arena *a, const PGresult *r, int row, int col,
 			  struct store_busy *out, struct err *e)
 {
@@ -177,6 +188,25 @@ int store_appt_busy(struct store *s, struct arena *a, const char *provider_id, i
 	if (!r)
 		return -1;
 	return store_busy_decode(a, r, 0, out, e);
+}
+
+int store_appt_busy_team(struct store *s, struct arena *a, const char *const *ids, int n,
+			 int64_t lo, int64_t hi, int64_t now_ms, struct store_busy *out,
+			 struct err *e)
+{
+	const char *p[4] = { store_id_array(a, ids, n), i64_text(a, lo), i64_text(a, hi),
+			     i64_text(a, now_ms) };
+	PGresult *r = store_exec_as(s, a, "appt_busy_team", 4, p, 1, e);
+	int i;
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) != n)
+		return ERR_INTERNAL(e, "Internal server error.");
+	for (i = 0; i < n; i++)
+		if (store_busy_decode_row(a, r, i, 0, &out[i], e))
+			return -1;
+	return 0;
 }
 
 int store_appt_insert(struct store *s, struct arena *a, const struct appt *ap, struct err *e)

@@ -136,12 +136,12 @@ static inline uint32_t store_be32(const void *v)
  * none), into out (arena; room for one more entry). Anything else is an
  * internal error. store_busy_decode: of row 0.
  */
+int store_busy_decode(struct arena *a, const PGresult *r, int col, struct store_busy *out,
+		      struct err *e);
+/* The same for row `row` of r. */
 int store_busy_decode_row(struct arena *a, const PGresult *r, int row, int col,
 			  struct store_busy *out, struct err *e);
-static inline int store_busy_decode(struct arena *a, const PGresult *r, int col,
-				    struct store_busy *out, struct err *e)
-{
-	return store_busy_decode_row(a, r, 0, col, out, e);
-}
+/* A PostgreSQL array literal of UUIDs ids[0..n) (nothing to quote), in the arena. */
+const char *store_id_array(struct arena *a, const char *const *ids, int n);
 
 #endif

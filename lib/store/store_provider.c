@@ -59,6 +59,16 @@ const struct store_stmt store_provider_stmts[] = {
 	{ "provider_lock_of_appt",
 	  "SELECT config::text FROM providers"
 	  " WHERE id = (SELECT provider_id FROM appointments WHERE id = $1) FOR UPDATE" },
+	/*
+	 * A team booking's candidates: every row locked by this one statement,
+	 * in id order (LockRows runs above the sort), the one global order any
+	 * multi-provider lock takes; with each one's service $2 (NULL columns
+	 * when it has none).
+	 */
+	{ "provider_lock_team",
+	  "SELECT p.id::text, p.config::text, s.active, s.config::text"
+	  " FROM providers p LEFT JOIN services s ON s.provider_id = p.id AND s.service_id = $2"
+	  " WHERE p.id = ANY($1::uuid[]) ORDER BY p.id FOR UPDATE OF p" },
 	{ NULL, NULL }
 };
 
@@ -219,5 +229,42 @@ int store_provider_lock_of_appt(struct store *s, struct arena *a, const char *ap
 		return -1;
 	if (config)
 		*config = PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL;
+	return 0;
+}
+
+const char *store_id_array(struct arena *a, const char *const *ids, int n)
+{
+	size_t len = 3 + (size_t)n * 37;
+	char *out = arena_alloc(a, len), *p = out;
+	int i;
+
+	*p++ = '{';
+	for (i = 0; i < n; i++)
+		p += snprintf(p, len - (size_t)(p - out), "%s%s", i ? "," : "", ids[i]);
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+int store_provider_lock_team(struct store *s, struct arena *a, const char *const *ids, int n,
+			     const char *service_id, struct store_team_member *out, struct err *e)
+{
+	const char *p[2] = { store_id_array(a, ids, n), service_id };
+	PGresult *r = store_exec(s, a, "provider_lock_team", 2, p, e);
+	int i, k;
+
+	if (!r)
+		return -1;
+	memset(out, 0, sizeof *out * (size_t)n);
+	for (i = 0; i < PQntuples(r); i++)
+		for (k = 0; k < n; k++) {
+			if (strcmp(PQgetvalue(r, i, 0), ids[k]) != 0)
+				continue;
+			out[k].config = PQgetvalue(r, i, 1);
+			if (!PQgetisnull(r, i, 3))
+				out[k].service = (struct store_service){
+					service_id, PQgetvalue(r, i, 3),
+					strcmp(PQgetvalue(r, i, 2), "t") == 0, 0, 0 };
+		}
 	return 0;
 }

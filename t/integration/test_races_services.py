@@ -29,6 +29,25 @@ def confirmed_rows(pids):
     return [(r[0], r[1], r[2], ts(r[3]), ts(r[4]), int(r[5]), int(r[6])) for r in rows]
 
 
+def assert_sessions_sound(rows, capacity):
+    """The invariants of "How slots are computed" over rows (confirmed_rows): no session
+    over its service's capacity ({serviceId: capacity}), and no two sessions of one
+    provider conflicting, each side with its own stored buffers. Returns the sessions
+    {(provider, service, start): [rows]}."""
+    sessions = collections.defaultdict(list)
+    for r in rows:
+        sessions[(r[1], r[2], r[3])].append(r)
+    for key, seats in sessions.items():
+        assert len(seats) <= capacity[key[1]], ("session over capacity", key, len(seats))
+    for i, x in enumerate(rows):
+        for y in rows[i + 1:]:
+            if x[1] != y[1] or (x[2], x[3]) == (y[2], y[3]):
+                continue
+            clash = (x[3] < y[4] + minutes(y[6] + x[5])) and (y[3] < x[4] + minutes(x[6] + y[5]))
+            assert not clash, ("conflicting sessions", x, y)
+    return sessions
+
+
 def confirmed_events(ids):
     """{aggregate id: number of APPOINTMENT_CONFIRMED events} for the ids."""
     out = collections.Counter()
@@ -168,19 +187,7 @@ def test_storm_of_services_seats_reschedules_and_cancels():
     assert counts["book 201"] >= 5, dict(counts)
 
     rows = confirmed_rows(pids)
-    # no session over its service's capacity
-    sessions = collections.defaultdict(list)
-    for r in rows:
-        sessions[(r[1], r[2], r[3])].append(r)
-    for key, seats in sessions.items():
-        assert len(seats) <= svcs[key[1]][0], ("session over capacity", key, len(seats))
-    # no two sessions of one provider conflict, each side with its own stored buffers
-    for i, x in enumerate(rows):
-        for y in rows[i + 1:]:
-            if x[1] != y[1] or (x[2], x[3]) == (y[2], y[3]):
-                continue
-            clash = (x[3] < y[4] + minutes(y[6] + x[5])) and (y[3] < x[4] + minutes(x[6] + y[5]))
-            assert not clash, ("conflicting sessions", x, y)
+    sessions = assert_sessions_sound(rows, {sid: v[0] for sid, v in svcs.items()})
     # no local day or ISO week over a provider or service limit
     per = collections.Counter()
     for (pid, sid, st) in sessions:

@@ -108,6 +108,51 @@ static void test_book_decode(void)
 	book("[]", &b, "body");
 }
 
+/* providerIds: exactly one of it and providerId; 1..50 distinct UUIDs, in the order given. */
+static void test_book_team_decode(void)
+{
+	const char *p1 = "8e03978e-40d5-43e8-bc93-6894a57f9324", *p2 = "2c6f1a9e-7d3b-4c55-9a0e-1f2b3c4d5e6f";
+	struct book_req b;
+	char json[4096];
+	int i, n;
+
+	snprintf(json, sizeof json, "{\"patientId\":\"p\",\"providerIds\":[\"%s\",\"%s\"],"
+		 "\"startTime\":\"2027-03-15T09:00:00Z\"}", p2, "8E03978E-40D5-43E8-BC93-6894A57F9324");
+	CU_ASSERT_EQUAL(book(json, &b, NULL), 0);
+	CU_ASSERT_EQUAL(b.nteam, 2);
+	CU_ASSERT_STRING_EQUAL(b.team[0], p2);
+	CU_ASSERT_STRING_EQUAL(b.team[1], p1);
+	CU_ASSERT_STRING_EQUAL(b.provider_id, "");
+	snprintf(json, sizeof json, "{\"patientId\":\"p\",\"providerId\":\"%s\",\"providerIds\":[\"%s\"],"
+		 "\"startTime\":\"2027-03-15T09:00:00Z\"}", p1, p2);
+	book(json, &b, "providerId");
+	book("{\"patientId\":\"p\",\"providerIds\":null,\"startTime\":\"2027-03-15T09:00:00Z\"}", &b,
+	     "providerId");
+	book("{\"patientId\":\"p\",\"providerIds\":[],\"startTime\":\"2027-03-15T09:00:00Z\"}", &b,
+	     "providerIds");
+	book("{\"patientId\":\"p\",\"providerIds\":[\"x\"],\"startTime\":\"2027-03-15T09:00:00Z\"}", &b,
+	     "providerIds");
+	book("{\"patientId\":\"p\",\"providerIds\":\"x\",\"startTime\":\"2027-03-15T09:00:00Z\"}", &b,
+	     "providerIds");
+	snprintf(json, sizeof json, "{\"patientId\":\"p\",\"providerIds\":[\"%s\",\"%s\"],"
+		 "\"startTime\":\"2027-03-15T09:00:00Z\"}", p1, "8E03978E-40D5-43E8-BC93-6894A57F9324");
+	book(json, &b, "providerIds");
+	for (n = 50; n <= 51; n++) {
+		char *o = json + sprintf(json, "{\"patientId\":\"p\",\"startTime\":\"2027-03-15T09:00:00Z\","
+					 "\"providerIds\":[");
+
+		for (i = 0; i < n; i++)
+			o += sprintf(o, "%s\"8e03978e-40d5-43e8-bc93-%012d\"", i ? "," : "", i);
+		strcpy(o, "]}");
+		if (n == 50) {
+			CU_ASSERT_EQUAL(book(json, &b, NULL), 0);
+			CU_ASSERT_EQUAL(b.nteam, 50);
+		} else {
+			book(json, &b, "providerIds");
+		}
+	}
+}
+
 static void test_appt_encode(void)
 {
 	struct appt a;
@@ -151,6 +196,7 @@ void suite_codec(void)
 
 	TEST_ADD(s, test_book_decode);
 	TEST_ADD(s, test_hold_decode);
+	TEST_ADD(s, test_book_team_decode);
 	TEST_ADD(s, test_appt_encode);
 	TEST_ADD(s, test_envelope);
 }

@@ -508,6 +508,32 @@ static void test_service_limit_counts_own_sessions(void)
 	CU_ASSERT_EQUAL(slot_list_for_date(&f.c, date("2027-03-15"), f.out), 6);
 }
 
+/* A team booking's load: sessions (not seats) of any service in the local ISO week of t. */
+static void test_week_sessions_in_the_local_iso_week(void)
+{
+	struct fixture f;
+	struct slot_entry b[6];
+
+	fixture(&f, "Pacific/Auckland", 60, 0, 24 * 60);
+	/* Local Sunday 2027-03-14 10:00 NZDT (+13): the week before Monday's. */
+	b[0] = entry("2027-03-13T21:00:00Z", 60, 0, 0, 0);
+	/* Two seats of one session on local Monday 2027-03-15 10:00, and another service then. */
+	b[1] = entry("2027-03-14T21:00:00Z", 60, 0, 0, 1);
+	b[2] = entry("2027-03-14T21:00:00Z", 60, 0, 0, 1);
+	b[3] = entry("2027-03-14T21:00:00Z", 60, 0, 0, 2);
+	/* Local Sunday 2027-03-21 23:00 NZDT: still that week; Monday 00:00 is not. */
+	b[4] = entry("2027-03-21T10:00:00Z", 60, 0, 0, 0);
+	b[5] = entry("2027-03-21T11:00:00Z", 60, 0, 0, 0);
+	f.c.busy = b;
+	f.c.nbusy = 6;
+	/* Monday 06:00 local is Sunday 17:00 UTC: the UTC week would hold busy[0]. */
+	CU_ASSERT_EQUAL(slot_week_sessions(&f.c, utc("2027-03-14T17:00:00Z")), 3);
+	CU_ASSERT_EQUAL(slot_week_sessions(&f.c, utc("2027-03-13T17:00:00Z")), 1);
+	CU_ASSERT_EQUAL(slot_week_sessions(&f.c, utc("2027-03-21T11:00:00Z")), 1);
+	f.c.ignore = &b[3];
+	CU_ASSERT_EQUAL(slot_week_sessions(&f.c, utc("2027-03-14T17:00:00Z")), 2);
+}
+
 static void test_ignore_leaves_the_counts(void)
 {
 	struct fixture f;
@@ -906,5 +932,6 @@ void suite_slot(void)
 	TEST_ADD(s, test_seat_beats_limit);
 	TEST_ADD(s, test_service_limit_counts_own_sessions);
 	TEST_ADD(s, test_ignore_leaves_the_counts);
+	TEST_ADD(s, test_week_sessions_in_the_local_iso_week);
 	TEST_ADD(s, test_property_vs_model);
 }
