@@ -188,21 +188,17 @@ int store_providers_with_busy(struct store *s, struct arena *a, const char *cons
 			      int64_t lo, int64_t hi, int64_t now_ms, const uint32_t *known_xmin,
 			      struct store_provider_busy **out, struct err *e)
 {
-	/* Array literals: {uuid,...} and {xid,...}; a UUID is 36 bytes, an xid at most 10. */
-	char *idv = arena_alloc(a, (size_t)n * 37 + 3), *kv = arena_alloc(a, (size_t)n * 11 + 3);
+	/* The known versions as an xid[] literal: an xid is at most 10 digits. */
+	char *kv = arena_alloc(a, (size_t)n * 11 + 3);
 	char los[24], his[24], now[24];
-	const char *p[5] = { idv, los, his, kv, now };
-	size_t il = 0, kl = 0;
+	const char *p[5] = { store_id_array(a, ids, n), los, his, kv, now };
+	size_t kl = 0;
 	PGresult *r;
 	int i;
 
-	idv[il++] = '{';
 	kv[kl++] = '{';
-	for (i = 0; i < n; i++) {
-		il += (size_t)sprintf(idv + il, "%s%s", i ? "," : "", ids[i]);
+	for (i = 0; i < n; i++)
 		kl += (size_t)sprintf(kv + kl, "%s%" PRIu32, i ? "," : "", known_xmin[i]);
-	}
-	memcpy(idv + il, "}", 2);
 	memcpy(kv + kl, "}", 2);
 	snprintf(los, sizeof los, "%" PRId64, lo);
 	snprintf(his, sizeof his, "%" PRId64, hi);
