@@ -63,7 +63,7 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 		} else {
 			id_uuid4(id);
 			apikey_hash(key, hash);
-			if (store_key_insert(s, &a, id, name, scope, hash, &e) == 0) {
+			if (store_key_insert(s, &a, id, name, scope, hash, NULL, &e) == 0) {
 				printf("id: %s\nscope: %s\n%s\n", id, scope, key);
 			} else {
 				rc = 1;

@@ -150,6 +150,13 @@ int api_hold_place(struct api_ctx *c, struct http_req *req, const struct book_re
 int api_team_choose(struct api_ctx *c, struct http_req *req, struct book_req *b, struct sched *s,
 		    struct service *sv, struct slot_service *eff, struct err *e);
 int api_events(struct api_ctx *c, struct http_req *req, struct http_resp *resp, struct err *e);
+/* /api/keys (api_keys.c): mint (the key shown once), list, revoke. */
+int api_key_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		   struct err *e);
+int api_key_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		 struct err *e);
+int api_key_revoke(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
+		   struct err *e);
 int api_webhook_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		       struct err *e);
 /* The POST /api/webhooks body, checked; strings point into the body or the arena. */

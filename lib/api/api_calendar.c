@@ -3,10 +3,10 @@
  * appointments as an iCalendar feed that calendar clients subscribe to.
  *
  * Calendar clients send no headers, so the route table also takes the key as
- * ?token= on this route (and on no other). A feed is bounded twice: without
- * from and to it covers the window a subscriber looks at (CALENDAR_PAST_DAYS
- * back, CALENDAR_FUTURE_DAYS ahead), and it never holds more than
- * CALENDAR_MAX_EVENTS events, upcoming ones kept first. The ETag is a digest
+ * ?token= on this route (and on no other). Without from and to a feed starts
+ * CALENDAR_PAST_DAYS back and has no upper bound, so an appointment booked
+ * however far ahead reaches the provider's calendar; it never holds more
+ * than CALENDAR_MAX_EVENTS events, upcoming ones kept first. The ETag is a digest
  * of the exact bytes, so If-None-Match spares a polling client the body (not
  * the server the work) while nothing changed.
  */
@@ -21,7 +21,6 @@
 #include "store/store.h"
 
 #define CALENDAR_PAST_DAYS 90
-#define CALENDAR_FUTURE_DAYS 366
 #define CALENDAR_MAX_EVENTS 10000
 #define DAY_MS 86400000LL
 #define ETAG_LEN 34 /* '"' + 32 hex digits (128 bits of SHA-256) + '"' */
@@ -82,10 +81,8 @@ int api_provider_calendar(struct api_ctx *c, struct http_req *req, struct http_r
 	api_query_instant(req, "to", &to, e);
 	if (err_is_set(e))
 		return -1;
-	if (!http_query(req, "from") && !http_query(req, "to")) {
-		from = req->now_ms - CALENDAR_PAST_DAYS * DAY_MS;
-		to = req->now_ms + CALENDAR_FUTURE_DAYS * DAY_MS;
-	}
+	if (!http_query(req, "from") && !http_query(req, "to"))
+		from = req->now_ms - CALENDAR_PAST_DAYS * DAY_MS; /* to stays open */
 	if (store_appt_feed(c->store, req->arena, id, from, to, req->now_ms, CALENDAR_MAX_EVENTS,
 			    &rows, &n, e))
 		return -1;

@@ -435,8 +435,12 @@ int store_delivery_analyze(struct store *s, struct arena *a, struct err *e);
 int store_delivery_hold_owner(struct store *s, struct arena *a, int owner, struct err *e);
 
 /* ---- API keys (store_key.c) */
+/*
+ * Stores a new key's hash (name: NULL for none). created_ms (may be NULL):
+ * its created_at in ms, as store_key_list reports it.
+ */
 int store_key_insert(struct store *s, struct arena *a, const char *id, const char *name,
-		     const char *scope, const char *hash, struct err *e);
+		     const char *scope, const char *hash, int64_t *created_ms, struct err *e);
 /* 1 with id and scope for a live key with this hash, 0 if none, -1 on error. */
 int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *id,
 		     const char **scope, struct err *e);
@@ -444,6 +448,8 @@ struct store_key {
 	const char *id, *scope, *name; /* name: "" when unset */
 	const char *created;           /* ISO 8601, UTC, to the second */
 	const char *revoked;           /* the same, or "" while the key is live */
+	int64_t created_ms, revoked_ms; /* ms since the epoch; revoked_ms INT64_MIN while live */
+	int name_null;                 /* 1 when the key has no name (name is then "") */
 };
 /* Every key, revoked ones too, oldest first; *out is in the arena. */
 int store_key_list(struct store *s, struct arena *a, struct store_key **out, int *n,

@@ -10,23 +10,31 @@
 #include "store/store.h"
 
 const struct store_stmt store_key_stmts[] = {
-	{ "key_insert", "INSERT INTO api_keys (id, name, scope, key_hash) VALUES ($1, $2, $3, $4)" },
+	{ "key_insert",
+	  "INSERT INTO api_keys (id, name, scope, key_hash) VALUES ($1, $2, $3, $4)"
+	  " RETURNING " SQL_MS("created_at") },
 	{ "key_lookup", "SELECT id, scope FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL" },
 	{ "key_list",
 	  "SELECT id, scope, coalesce(name, ''), to_char(created_at AT TIME ZONE 'UTC',"
 	  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(to_char(revoked_at AT TIME ZONE 'UTC',"
-	  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM api_keys ORDER BY created_at, id" },
+	  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), " SQL_MS("created_at") ", "
+	  SQL_MS("revoked_at") ", name IS NULL FROM api_keys ORDER BY created_at, id" },
 	{ "key_revoke",
 	  "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1" },
 	{ NULL, NULL }
 };
 
 int store_key_insert(struct store *s, struct arena *a, const char *id, const char *name,
-		     const char *scope, const char *hash, struct err *e)
+		     const char *scope, const char *hash, int64_t *created_ms, struct err *e)
 {
 	const char *p[4] = { id, name, scope, hash };
+	PGresult *r = store_exec(s, a, "key_insert", 4, p, e);
 
-	return store_exec(s, a, "key_insert", 4, p, e) ? 0 : -1;
+	if (!r)
+		return -1;
+	if (created_ms)
+		*created_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	return 0;
 }
 
 int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *id,
@@ -55,9 +63,13 @@ int store_key_list(struct store *s, struct arena *a, struct store_key **out, int
 	*n = PQntuples(r);
 	*out = arena_alloc(a, sizeof **out * (size_t)(*n ? *n : 1));
 	for (i = 0; i < *n; i++)
-		(*out)[i] = (struct store_key){ PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-						PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-						PQgetvalue(r, i, 4) };
+		(*out)[i] = (struct store_key){
+			PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+			PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+			strtoll(PQgetvalue(r, i, 5), NULL, 10),
+			PQgetisnull(r, i, 6) ? INT64_MIN : strtoll(PQgetvalue(r, i, 6), NULL, 10),
+			PQgetvalue(r, i, 7)[0] == 't',
+		};
 	return 0;
 }
 

@@ -15,7 +15,7 @@ import lib
 
 TZ = "UTC"
 CAP = 10000
-PAST_DAYS, FUTURE_DAYS = 90, 366
+PAST_DAYS = 90
 
 
 # ------------------------------------------------------------------ the parser
@@ -302,7 +302,9 @@ def test_from_to_filter():
 def test_default_window():
     pid = provider()
     near = lib.book_ok(pid, at(10))["appointmentId"]
-    far = lib.book_ok(pid, at(FUTURE_DAYS + 5))["appointmentId"]
+    far = lib.book_ok(pid, at(366 + 5))["appointmentId"]
+    # Two years ahead: the old window ended 366 days out and dropped it.
+    two_years = lib.book_ok(pid, at(2 * 365 + 3))["appointmentId"]
     old_start = lib.now_utc().replace(microsecond=0) - dt.timedelta(days=PAST_DAYS + 5)
     insert_rows(pid, 1, old_start, 30, "CONFIRMED", prefix="old")
     recent_start = lib.now_utc().replace(microsecond=0) - dt.timedelta(days=PAST_DAYS - 5)
@@ -315,10 +317,10 @@ def test_default_window():
     def uids(**params):
         return set(by_uid(feed_ok(pid, **params)[1]))
 
-    # No from/to: 90 days back to 366 days ahead.
-    assert uids() == {near, recent}
+    # No from/to: 90 days back, no upper bound.
+    assert uids() == {near, recent, far, two_years}
     # Either bound given: the other side is open, as in GET /api/appointments.
-    assert uids(**{"from": lib.iso_z(old_start)}) == {old, recent, near, far}
+    assert uids(**{"from": lib.iso_z(old_start)}) == {old, recent, near, far, two_years}
     assert uids(to=lib.iso_z(lib.now_utc())) == {old, recent}
 
 
