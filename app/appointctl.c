@@ -11,6 +11,10 @@
  * `key create` prints "id: <key id>" and, alone on the last line, the key:
  * it is shown this once and stored only as a hash.
  *
+ * `seed` runs the SQL file (providers only), then announces each provider
+ * no event names yet with PROVIDER_SCHEDULE_UPDATED, written by the API's
+ * own encoder (codec_event_envelope): every event's bytes have one form.
+ *
  * The database comes from -d, else APPOINTD_DATABASE_URL, else DATABASE_URL.
  */
 #include <config.h>
@@ -23,7 +27,9 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/ids.h"
+#include "core/daemon.h"
 #include "core/utf8.h"
+#include "api/codec.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
@@ -103,6 +109,43 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 	return rc;
 }
 
+/* One PROVIDER_SCHEDULE_UPDATED per provider the outbox never named, in one transaction. */
+static int seed_announce(const char *db, struct err *e)
+{
+	struct store *s = store_open(db, 5000, 2000);
+	const char **ids;
+	struct arena a;
+	int n = 0, i, rc;
+
+	arena_init(&a, 4096);
+	rc = !s || store_ready(s, e) || store_begin(s, e) ||
+	     store_outbox_unannounced(s, &a, &ids, &n, e);
+	for (i = 0; !rc && i < n; i++) {
+		char uuid[ID_UUID_LEN + 1], event_id[48], *envelope;
+		cJSON *payload = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(payload, "providerId", ids[i]);
+		id_uuid4(uuid);
+		snprintf(event_id, sizeof event_id, "evt_%s", uuid);
+		envelope = codec_event_envelope(event_id, "PROVIDER_SCHEDULE_UPDATED",
+						daemon_clock_ms(CLOCK_REALTIME), payload);
+		rc = !envelope || store_outbox_add(s, &a, uuid, "PROVIDER_SCHEDULE_UPDATED", ids[i],
+						   envelope, e);
+		cJSON_free(envelope);
+	}
+	if (!rc)
+		rc = store_commit(s, e);
+	if (rc && !err_is_set(e))
+		err_set(e, 500, "SEED_FAILED", "cannot connect to the database");
+	if (!rc)
+		printf("announced %d provider%s\n", n, n == 1 ? "" : "s");
+	if (s)
+		store_rollback(s);
+	arena_destroy(&a);
+	store_close(s);
+	return rc ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = getenv("APPOINTD_DATABASE_URL");
@@ -169,7 +212,7 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof path, "%s/../seed.sql", dir);
 			seed = path;
 		}
-		rc = store_seed(db, seed, &e) ? 1 : 0;
+		rc = store_seed(db, seed, &e) || seed_announce(db, &e) ? 1 : 0;
 		if (rc)
 			fprintf(stderr, "appointctl: %s\n", e.message);
 		else

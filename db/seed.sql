@@ -1,6 +1,8 @@
 -- Demo data for `appointctl seed`: two providers (Berlin and New York).
 -- Idempotent: fixed ids, ON CONFLICT DO NOTHING. No appointments: those are
--- made through the API, which writes their events.
+-- made through the API, which writes their events. No events either:
+-- appointctl then announces each new provider with the API's encoder
+-- (codec_event_envelope), so every event in the outbox has one JSON form.
 INSERT INTO providers (id, config, created_at, updated_at) VALUES
  ('11111111-1111-4111-8111-111111111111',
   '{"timezone":"Europe/Berlin","appointmentDuration":30,"weeklySchedule":{"monday":[{"start":"09:00","end":"17:00"}],"tuesday":[{"start":"08:00","end":"12:00"},{"start":"13:00","end":"18:00"}],"wednesday":[{"start":"09:00","end":"17:00"}],"thursday":[{"start":"09:00","end":"17:00"}],"friday":[{"start":"09:00","end":"15:00"}]},"slotInterval":30,"bufferBefore":0,"bufferAfter":10,"minimumNotice":120,"bookingHorizonDays":60,"dateOverrides":{}}',
@@ -9,13 +11,3 @@ INSERT INTO providers (id, config, created_at, updated_at) VALUES
   '{"timezone":"America/New_York","appointmentDuration":45,"weeklySchedule":{"monday":[{"start":"08:00","end":"16:00"}],"wednesday":[{"start":"08:00","end":"16:00"}],"friday":[{"start":"08:00","end":"16:00"}]},"slotInterval":15,"bufferBefore":5,"bufferAfter":5,"minimumNotice":0,"bookingHorizonDays":null,"dateOverrides":{}}',
   now(), now())
 ON CONFLICT (id) DO NOTHING;
-
--- Like any change, a new provider announces itself through the outbox.
-INSERT INTO outbox (event_id, event_type, aggregate_id, payload)
-SELECT e.id, 'PROVIDER_SCHEDULE_UPDATED', p.id::text,
-       json_build_object('eventId', 'evt_' || e.id, 'eventType', 'PROVIDER_SCHEDULE_UPDATED',
-                         'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                         'payload', json_build_object('providerId', p.id))::text
-FROM providers p CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) e
-WHERE p.id IN ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222')
-  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.aggregate_id = p.id::text);

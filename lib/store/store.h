@@ -265,6 +265,13 @@ int store_hold_prune(struct store *s, struct arena *a, int max, int64_t *deleted
 int store_outbox_add(struct store *s, struct arena *a, const char *event_id, const char *type,
 		     const char *aggregate_id, const char *payload, struct err *e);
 /*
+ * Providers no event in the outbox names (oldest first; *ids in the arena):
+ * those `appointctl seed` inserted, which it then announces through the
+ * API's encoder (the API writes a provider's event with the provider).
+ */
+int store_outbox_unannounced(struct store *s, struct arena *a, const char ***ids, int *n,
+			     struct err *e);
+/*
  * Numbers up to max committed events for the feed and fans them out to the
  * webhook subscriptions (appointd_dispatch(), one dispatcher at a time), in
  * its own transaction. *n: how many it numbered.

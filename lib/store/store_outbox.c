@@ -38,6 +38,9 @@ const struct store_stmt store_outbox_stmts[] = {
 	  "  ORDER BY x.created_at LIMIT $2::integer) RETURNING 1)"
 	  " SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM o)" },
 	{ "outbox_wake", "SELECT pg_notify('" STORE_OUTBOX_CHANNEL "', '')" },
+	{ "outbox_unannounced",
+	  "SELECT p.id FROM providers p WHERE NOT EXISTS"
+	  " (SELECT 1 FROM outbox o WHERE o.aggregate_id = p.id::text) ORDER BY p.created_at, p.id" },
 	{ NULL, NULL }
 };
 
@@ -49,6 +52,21 @@ int store_outbox_add(struct store *s, struct arena *a, const char *event_id, con
 	if (store_exec_later(s, a, "outbox_add", 4, p, e))
 		return -1;
 	return store_outbox_wake(s, a, e);
+}
+
+int store_outbox_unannounced(struct store *s, struct arena *a, const char ***ids, int *n,
+			     struct err *e)
+{
+	PGresult *r = store_exec(s, a, "outbox_unannounced", 0, NULL, e);
+	int i;
+
+	if (!r)
+		return -1;
+	*n = PQntuples(r);
+	*ids = arena_alloc(a, sizeof **ids * (size_t)(*n ? *n : 1));
+	for (i = 0; i < *n; i++)
+		(*ids)[i] = PQgetvalue(r, i, 0);
+	return 0;
 }
 
 int store_outbox_dispatch(struct store *s, struct arena *a, int max, int *n, struct err *e)
