@@ -1,12 +1,14 @@
 """GET /api/events: the commit-ordered, densely numbered event feed."""
 
 import datetime as dt
+import json
 import random
 import re
 import threading
 import time
 import urllib.parse
 
+import lib
 from lib import (assert_utc_ms, book, book_ok, cancel, check_error, expect, future_date, get,
                  make_provider, minutes, outbox, outbox_bytes, request, reschedule, sql, uuid4, wait_until)
 
@@ -309,3 +311,21 @@ def test_feed_paged_during_booking_storm():
     assert [e["sequence"] for e in whole if e["sequence"] >= first] == list(range(first, last + 1)), \
         "the whole feed has a gap"
     assert [e for e in whole if e["sequence"] > tail] == seen
+
+
+def test_every_stored_event_is_compact():
+    """One encoder writes every event: the seed's (appointctl seed, run by
+    ./dev up) and the API's bytes are the compact form of themselves."""
+    seeded = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
+    for pid in seeded:
+        assert lib.outbox_count(pid) >= 1, "the seed announced no %s" % pid
+    lib.make_provider()
+    rows = lib.sql("SELECT event_id, encode(convert_to(payload, 'UTF8'), 'hex') FROM outbox")
+    assert rows
+    for event_id, hexed in rows:
+        raw = bytes.fromhex(hexed)
+        env = json.loads(raw)
+        compact = json.dumps(env, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        assert raw == compact, (event_id, raw[:200])
+        assert env["eventId"] == "evt_" + event_id
+        assert list(env) == ["eventId", "eventType", "timestamp", "payload"], env
