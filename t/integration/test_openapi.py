@@ -862,6 +862,35 @@ def drive_webhooks(drive, recv, made):
     drive("DELETE", one, 404, {"webhookId": "nope"})
 
 
+def drive_keys(drive):
+    keys = "/api/keys"
+    one = "/api/keys/{keyId}"
+    good = {"scope": "read", "name": "openapi key", "providerIds": [lib.uuid4()]}
+    r = drive("POST", keys, 201, body=good)
+    if r is None:
+        return
+    kid = r.json["id"]
+    drive("POST", keys, 201, body={"scope": "booking"})
+    for bad in ({}, {"scope": "root"}, {"scope": "read", "name": ""}, {"scope": "read", "providerIds": []},
+                {"scope": "read", "providerIds": ["nope"]}, [good]):
+        drive("POST", keys, 422, body=bad)
+    drive("POST", keys, 422, body=good, query=DUP)
+    body_cases(drive, "POST", keys, None, good)
+    keyed_cases(drive, "POST", keys, None, good, "admin")
+
+    drive("GET", keys, 200)
+    drive("GET", keys, 422, query=DUP)
+    keyed_cases(drive, "GET", keys, scope="admin")
+
+    drive("DELETE", one, 422, {"keyId": kid}, query=DUP)
+    keyed_cases(drive, "DELETE", one, {"keyId": kid}, scope="admin")
+    drive("DELETE", one, 204, {"keyId": kid})
+    drive("DELETE", one, 204, {"keyId": kid})                         # already revoked
+    drive("DELETE", one, 404)
+    drive("DELETE", one, 404, {"keyId": "nope"})
+    drive("GET", keys, 200)                                            # with a revokedAt
+
+
 def test_answers_are_documented():
     kid, read_key = create_key("read")
     drive = Driver(read_key)
@@ -871,6 +900,7 @@ def test_answers_are_documented():
     try:
         with recv:
             drive_operations(drive)
+            drive_keys(drive)
             drive_webhooks(drive, recv, made)
     finally:
         for wid in made:
