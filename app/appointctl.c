@@ -29,6 +29,7 @@
 #include "core/ids.h"
 #include "core/daemon.h"
 #include "core/utf8.h"
+#include "api/api.h"
 #include "api/codec.h"
 #include "store/store.h"
 
@@ -121,17 +122,11 @@ static int seed_announce(const char *db, struct err *e)
 	rc = !s || store_ready(s, e) || store_begin(s, e) ||
 	     store_outbox_unannounced(s, &a, &ids, &n, e);
 	for (i = 0; !rc && i < n; i++) {
-		char uuid[ID_UUID_LEN + 1], event_id[48], *envelope;
 		cJSON *payload = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(payload, "providerId", ids[i]);
-		id_uuid4(uuid);
-		snprintf(event_id, sizeof event_id, "evt_%s", uuid);
-		envelope = codec_event_envelope(event_id, "PROVIDER_SCHEDULE_UPDATED",
-						daemon_clock_ms(CLOCK_REALTIME), payload);
-		rc = !envelope || store_outbox_add(s, &a, uuid, "PROVIDER_SCHEDULE_UPDATED", ids[i],
-						   envelope, e);
-		cJSON_free(envelope);
+		rc = api_emit_at(s, &a, daemon_clock_ms(CLOCK_REALTIME), "PROVIDER_SCHEDULE_UPDATED",
+				 ids[i], payload, e);
 	}
 	if (!rc)
 		rc = store_commit(s, e);

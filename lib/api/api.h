@@ -206,6 +206,13 @@ int api_query_instant(struct http_req *req, const char *name, int64_t *out, stru
 /* Loads and decodes a provider's stored configuration. */
 int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *config,
 			  struct sched *out, struct err *e);
+/*
+ * Writes one event to the outbox in s's current transaction, stamped now_ms;
+ * payload consumed. Every event's bytes come from here (codec_event_envelope),
+ * the API's and appointctl seed's alike.
+ */
+int api_emit_at(struct store *s, struct arena *a, int64_t now_ms, const char *type,
+		const char *aggregate, cJSON *payload, struct err *e);
 /* Writes one event to the outbox in the current transaction; payload consumed. */
 int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
 	     cJSON *payload, struct err *e);

@@ -39,8 +39,8 @@ int api_sched_from_config(struct api_ctx *c, struct http_req *req, const char *c
 	return 0;
 }
 
-int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
-	     cJSON *payload, struct err *e)
+int api_emit_at(struct store *s, struct arena *a, int64_t now_ms, const char *type,
+		const char *aggregate, cJSON *payload, struct err *e)
 {
 	char uuid[37], event_id[48];
 	char *envelope;
@@ -48,10 +48,18 @@ int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const ch
 
 	id_uuid4(uuid);
 	snprintf(event_id, sizeof event_id, "evt_%s", uuid);
-	envelope = codec_event_envelope(event_id, type, req->now_ms, payload);
-	rc = store_outbox_add(c->store, req->arena, uuid, type, aggregate, envelope, e);
+	envelope = codec_event_envelope(event_id, type, now_ms, payload);
+	if (!envelope)
+		return ERR_INTERNAL(e, "Internal server error.");
+	rc = store_outbox_add(s, a, uuid, type, aggregate, envelope, e);
 	cJSON_free(envelope);
 	return rc;
+}
+
+int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
+	     cJSON *payload, struct err *e)
+{
+	return api_emit_at(c->store, req->arena, req->now_ms, type, aggregate, payload, e);
 }
 
 void api_add_instant(cJSON *o, const char *key, int64_t ms)
