@@ -12,7 +12,8 @@
  * `key create` prints "id: <key id>" and, alone on the last line, the key:
  * it is shown this once and stored only as a hash. --provider (repeatable,
  * up to 1000 distinct) binds the key to those providers; without, it is
- * unbound. `key list` shows each key's providers ("-": unbound).
+ * unbound. `key list` shows each key's providers, comma-separated, in its
+ * last column ("-": unbound).
  *
  * The database comes from -d, else APPOINTD_DATABASE_URL, else DATABASE_URL.
  */
@@ -105,12 +106,13 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 		if (store_key_list(s, &a, &k, &n, &e) < 0) {
 			rc = 1;
 		} else {
-			printf("%-36s  %-7s  %-20s  %-20s  %-36s  %s\n", "id", "scope", "created",
-			       "revoked", "providers", "name");
+			/* providers last: the columns before keep their places. */
+			printf("%-36s  %-7s  %-20s  %-20s  %-20s  %s\n", "id", "scope", "created",
+			       "revoked", "name", "providers");
 			for (i = 0; i < n; i++)
-				printf("%-36s  %-7s  %-20s  %-20s  %-36s  %s\n", k[i].id, k[i].scope,
-				       k[i].created, k[i].revoked[0] ? k[i].revoked : "-",
-				       k[i].providers ? k[i].providers : "-", k[i].name);
+				printf("%-36s  %-7s  %-20s  %-20s  %-20s  %s\n", k[i].id, k[i].scope,
+				       k[i].created, k[i].revoked[0] ? k[i].revoked : "-", k[i].name,
+				       k[i].providers ? k[i].providers : "-");
 		}
 	} else if (strcmp(sub, "revoke") == 0 && arg) {
 		char id[ID_UUID_LEN + 1];
