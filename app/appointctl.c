@@ -4,12 +4,16 @@
  *   appointctl [-d DATABASE_URL] migrate [--dir DIR]
  *   appointctl [-d DATABASE_URL] seed [--file FILE]
  *   appointctl [-d DATABASE_URL] key create --scope read|booking|admin [--name NAME]
+ *              [--provider ID]...
  *   appointctl [-d DATABASE_URL] key list
  *   appointctl [-d DATABASE_URL] key revoke ID
  *   appointctl --version
  *
  * `key create` prints "id: <key id>" and, alone on the last line, the key:
- * it is shown this once and stored only as a hash.
+ * it is shown this once and stored only as a hash. --provider (repeatable,
+ * up to 1000 distinct) binds the key to those providers; without, it is
+ * unbound. `key list` shows each key's providers, comma-separated, in its
+ * last column ("-": unbound).
  *
  * `seed` runs the SQL file (providers only), then announces each provider
  * no event names yet with PROVIDER_SCHEDULE_UPDATED, written by the API's
@@ -38,13 +42,36 @@ static void usage(FILE *f)
 	fprintf(f, "usage: appointctl [-d DATABASE_URL] migrate [--dir DIR]\n"
 		   "       appointctl [-d DATABASE_URL] seed [--file FILE]\n"
 		   "       appointctl [-d DATABASE_URL] key create --scope read|booking|admin [--name NAME]\n"
+		   "                  [--provider ID]...\n"
 		   "       appointctl [-d DATABASE_URL] key list\n"
 		   "       appointctl [-d DATABASE_URL] key revoke ID\n"
 		   "       appointctl --version\n");
 }
 
+#define KEY_PROVIDERS_MAX 1000
+
+/* The --provider values as canonical UUIDs: 0, or 2 after saying what is wrong. */
+static int key_providers(char **raw, int n, char (*ids)[ID_UUID_LEN + 1], const char **idp)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!id_uuid_parse(raw[i], ids[i])) {
+			fprintf(stderr, "appointctl: --provider %s is not a UUID\n", raw[i]);
+			return 2;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(ids[i], ids[j]) == 0) {
+				fprintf(stderr, "appointctl: --provider %s is given twice\n", raw[i]);
+				return 2;
+			}
+		idp[i] = ids[i];
+	}
+	return 0;
+}
+
 static int cmd_key(const char *db, const char *sub, const char *arg, const char *scope,
-		   const char *name)
+		   const char *name, char **provider, int nprovider)
 {
 	struct store *s = store_open(db, 5000, 2000);
 	struct arena a;
@@ -57,6 +84,8 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 		rc = 1;
 	} else if (strcmp(sub, "create") == 0) {
 		char key[APIKEY_LEN + 1], hash[APIKEY_HASH_LEN + 1], id[37];
+		char (*pids)[ID_UUID_LEN + 1] = arena_alloc(&a, sizeof *pids * KEY_PROVIDERS_MAX);
+		const char **pidp = arena_alloc(&a, sizeof *pidp * KEY_PROVIDERS_MAX);
 
 		if (!scope || apikey_scope_parse(scope) == APIKEY_NONE || arg) {
 			fprintf(stderr, "appointctl: key create needs --scope read, booking or admin\n");
@@ -64,13 +93,15 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 		} else if (name && (utf8_printable_len(name) < 0 || strlen(name) > 200)) {
 			fprintf(stderr, "appointctl: --name must be at most 200 printable bytes\n");
 			rc = 2;
+		} else if ((rc = key_providers(provider, nprovider, pids, pidp)) != 0) {
+			;
 		} else if (apikey_new(key) < 0) {
 			fprintf(stderr, "appointctl: no randomness for a key\n");
 			rc = 1;
 		} else {
 			id_uuid4(id);
 			apikey_hash(key, hash);
-			if (store_key_insert(s, &a, id, name, scope, hash, NULL, &e) == 0) {
+			if (store_key_insert(s, &a, id, name, scope, hash, pidp, nprovider, NULL, &e) == 0) {
 				printf("id: %s\nscope: %s\n%s\n", id, scope, key);
 			} else {
 				rc = 1;
@@ -82,10 +113,13 @@ static int cmd_key(const char *db, const char *sub, const char *arg, const char 
 		if (store_key_list(s, &a, &k, &n, &e) < 0) {
 			rc = 1;
 		} else {
-			printf("%-36s  %-7s  %-20s  %-20s  %s\n", "id", "scope", "created", "revoked", "name");
+			/* providers last: the columns before keep their places. */
+			printf("%-36s  %-7s  %-20s  %-20s  %-20s  %s\n", "id", "scope", "created",
+			       "revoked", "name", "providers");
 			for (i = 0; i < n; i++)
-				printf("%-36s  %-7s  %-20s  %-20s  %s\n", k[i].id, k[i].scope,
-				       k[i].created, k[i].revoked[0] ? k[i].revoked : "-", k[i].name);
+				printf("%-36s  %-7s  %-20s  %-20s  %-20s  %s\n", k[i].id, k[i].scope,
+				       k[i].created, k[i].revoked[0] ? k[i].revoked : "-", k[i].name,
+				       k[i].providers ? k[i].providers : "-");
 		}
 	} else if (strcmp(sub, "revoke") == 0 && arg) {
 		char id[ID_UUID_LEN + 1];
@@ -147,6 +181,8 @@ int main(int argc, char **argv)
 	const char *dir = getenv("APPOINTD_MIGRATIONS_DIR");
 	const char *seed = NULL, *cmd = NULL, *sub = NULL, *arg = NULL;
 	const char *scope = NULL, *name = NULL;
+	char *provider[KEY_PROVIDERS_MAX];
+	int nprovider = 0;
 	struct err e;
 	int i, rc;
 
@@ -171,6 +207,9 @@ int main(int argc, char **argv)
 			scope = argv[++i];
 		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
 			name = argv[++i];
+		} else if (strcmp(argv[i], "--provider") == 0 && i + 1 < argc &&
+			   nprovider < KEY_PROVIDERS_MAX) {
+			provider[nprovider++] = argv[++i];
 		} else if (!cmd) {
 			cmd = argv[i];
 		} else if (strcmp(cmd, "key") == 0 && !sub) {
@@ -191,8 +230,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "appointctl: no database: give -d or set DATABASE_URL\n");
 		return 2;
 	}
+	if (nprovider && (strcmp(cmd, "key") || strcmp(sub, "create"))) {
+		fprintf(stderr, "appointctl: --provider is for key create only\n");
+		return 2;
+	}
 	if (strcmp(cmd, "key") == 0)
-		return cmd_key(db, sub, arg, scope, name);
+		return cmd_key(db, sub, arg, scope, name, provider, nprovider);
 	err_init(&e);
 	if (strcmp(cmd, "migrate") == 0) {
 		rc = store_migrate(db, dir, 1, &e) ? 1 : 0;

@@ -51,6 +51,15 @@ void api_close(void *ctx);
  */
 int api_authenticate(struct api_ctx *c, struct http_req *req, const char *token, int need,
 		     struct err *e);
+/*
+ * Tenancy (api_auth.c), the one test every provider-scoped lookup makes:
+ * 1 when the caller may see provider_id (its key is unbound, or bound to
+ * it; any spelling of the UUID), else 0. A provider a bound key may not see
+ * is answered exactly as an unknown one (404), never 403.
+ */
+int api_provider_visible(const struct http_req *req, const char *provider_id);
+/* 0 when api_provider_visible, else -1 with the unknown provider's 404 set. */
+int api_provider_check(const struct http_req *req, const char *provider_id, struct err *e);
 
 typedef int (*api_handler)(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			   struct err *e);

@@ -79,6 +79,17 @@ static int check_notice(struct api_ctx *c, struct http_req *req, const struct ap
 	return 0;
 }
 
+/* The appointment id (lock: FOR UPDATE); one of a provider the caller may not see is unknown. */
+static int read_appt(struct api_ctx *c, struct http_req *req, const char *id, int lock,
+		     struct appt *a, struct err *e)
+{
+	if (store_appt_get(c->store, req->arena, id, lock, a, e))
+		return -1;
+	if (!api_provider_visible(req, a->provider_id))
+		return ERR_NOT_FOUND(e, "Appointment not found.");
+	return 0;
+}
+
 /* Locks the appointment's provider, then the appointment (the order every change takes). */
 static int lock_appt(struct api_ctx *c, struct http_req *req, struct appt *a, const char **config,
 		     struct err *e)
@@ -87,7 +98,7 @@ static int lock_appt(struct api_ctx *c, struct http_req *req, struct appt *a, co
 
 	if (appt_id(req, id, e) || store_begin(c->store, e) ||
 	    store_provider_lock_of_appt(c->store, req->arena, id, config, e) ||
-	    store_appt_get(c->store, req->arena, id, 1, a, e))
+	    read_appt(c, req, id, 1, a, e))
 		return -1;
 	return 0;
 }
@@ -121,7 +132,8 @@ int api_appt_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	 * A live hold it names gives its seat, end and buffers (api_hold_offer);
 	 * a team booking chooses its provider (api_team_choose).
 	 */
-	if (codec_book_decode(req->json, &b, e) || store_begin(c->store, e))
+	if (codec_book_decode(req->json, &b, e) ||
+	    (!b.nteam && api_provider_check(req, b.provider_id, e)) || store_begin(c->store, e))
 		return -1;
 	if (b.nteam)
 		held = api_team_choose(c, req, &b, &s, &sv, &eff, e);
@@ -163,7 +175,7 @@ int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 	char id[ID_UUID_LEN + 1];
 	struct appt a;
 
-	if (appt_id(req, id, e) || store_appt_get(c->store, req->arena, id, 0, &a, e))
+	if (appt_id(req, id, e) || read_appt(c, req, id, 0, &a, e))
 		return -1;
 	resp->status = 200;
 	resp->json = codec_appt_encode(&a, 1);
@@ -448,6 +460,8 @@ int api_appt_list(struct api_ctx *c, struct http_req *req, struct http_resp *res
 		parse_cursor(req, v, &f, e);
 	if (err_is_set(e))
 		return -1;
+	f.providers = req->principal.providers; /* a bound key lists its own providers only */
+	f.nproviders = req->principal.nproviders;
 	if (store_appt_list(c->store, req->arena, &f, &rows, &n, e))
 		return -1;
 	resp->status = 200;

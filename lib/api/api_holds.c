@@ -62,7 +62,8 @@ int api_hold_create(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	int ttl_s, n;
 
 	/* Lock order: the provider, then the patient's hold lock (store_hold_count_patient). */
-	if (codec_hold_decode(req->json, &b, &ttl_s, e) || store_begin(c->store, e) ||
+	if (codec_hold_decode(req->json, &b, &ttl_s, e) || api_provider_check(req, b.provider_id, e) ||
+	    store_begin(c->store, e) ||
 	    store_provider_get(c->store, req->arena, b.provider_id, 1, &config, NULL, NULL, e) ||
 	    offer_check(c, req, b.provider_id, config, b.service_id, b.start_ms, NULL, &s, &sv, &eff,
 			e))
@@ -102,7 +103,7 @@ int api_hold_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 
 	if (hold_path(req, id, e) || store_hold_get(c->store, req->arena, id, &h, e))
 		return -1;
-	if (!hold_live(&h, req->now_ms))
+	if (!hold_live(&h, req->now_ms) || !api_provider_visible(req, h.provider_id))
 		return ERR_NOT_FOUND(e, "Hold not found.");
 	resp->status = 200;
 	resp->json = hold_encode(&h);
@@ -113,13 +114,13 @@ int api_hold_release(struct api_ctx *c, struct http_req *req, struct http_resp *
 		     struct err *e)
 {
 	char id[ID_UUID_LEN + 1];
-	int found;
+	const char *provider;
 
 	/* The provider first, as every write of a hold (its trigger updates that row). */
 	if (hold_path(req, id, e) || store_begin(c->store, e) ||
-	    store_hold_lock_provider(c->store, req->arena, id, &found, e))
+	    store_hold_lock_provider(c->store, req->arena, id, &provider, e))
 		return -1;
-	if (!found)
+	if (!provider || !api_provider_visible(req, provider))
 		return ERR_NOT_FOUND(e, "Hold not found.");
 	if (store_hold_release(c->store, req->arena, id, req->now_ms, e) ||
 	    store_commit(c->store, e))
@@ -143,8 +144,8 @@ int api_hold_match(struct api_ctx *c, struct http_req *req, const struct book_re
 		err_clear(e); /* unknown: booked as if no holdId were given */
 		return 0;
 	}
-	if (!hold_live(h, req->now_ms))
-		return 0;
+	if (!hold_live(h, req->now_ms) || !api_provider_visible(req, h->provider_id))
+		return 0; /* as unknown: another provider's hold, for a key not bound to it */
 	among = !b->nteam && strcmp(h->provider_id, b->provider_id) == 0;
 	for (i = 0; i < b->nteam; i++)
 		among |= strcmp(h->provider_id, b->team[i]) == 0;

@@ -110,9 +110,24 @@ static int key_decode(const cJSON *body, struct arena *a, struct key_req *out, s
 	return err_is_set(e) ? -1 : 0;
 }
 
-/* A key as answers show it; key: its text, only in the POST's answer (else NULL). */
+/* "a,b,c" of ids[0..n), in the arena: the form store_key_list reports providers in. */
+static const char *joined(struct arena *a, const char *const *ids, int n)
+{
+	char *out = arena_alloc(a, (size_t)n * (ID_UUID_LEN + 1) + 1), *p = out;
+	int i;
+
+	*p = '\0';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", ids[i]);
+	return out;
+}
+
+/*
+ * A key as answers show it; key: its text, only in the POST's answer (else
+ * NULL); providers: "id,id,..." of a bound key, NULL for an unbound one.
+ */
 static cJSON *key_json(const char *id, const char *key, const char *scope, const char *name,
-		       int64_t created_ms)
+		       const char *providers, int64_t created_ms)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -124,8 +139,21 @@ static cJSON *key_json(const char *id, const char *key, const char *scope, const
 		cJSON_AddStringToObject(o, "name", name);
 	else
 		cJSON_AddNullToObject(o, "name");
-	/* bound keys: i18-bound - the key's providers (api_keys.provider_ids), null while unbound */
-	cJSON_AddNullToObject(o, "providerIds");
+	if (providers) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "providerIds");
+		const char *p = providers;
+
+		while (*p) {
+			size_t n = strcspn(p, ",");
+			char one[ID_UUID_LEN + 1];
+
+			snprintf(one, sizeof one, "%.*s", (int)(n < ID_UUID_LEN ? n : ID_UUID_LEN), p);
+			cJSON_AddItemToArray(arr, cJSON_CreateString(one));
+			p += n + (p[n] == ',');
+		}
+	} else {
+		cJSON_AddNullToObject(o, "providerIds");
+	}
 	api_add_instant(o, "createdAt", created_ms);
 	return o;
 }
@@ -143,11 +171,13 @@ int api_key_create(struct api_ctx *c, struct http_req *req, struct http_resp *re
 		return ERR_INTERNAL(e, "Internal server error.");
 	id_uuid4(id);
 	apikey_hash(key, hash);
-	/* bound keys: i18-bound - store in.provider_ids (in.nproviders) with the key */
-	if (store_key_insert(c->store, req->arena, id, in.name, in.scope, hash, &created_ms, e))
+	if (store_key_insert(c->store, req->arena, id, in.name, in.scope, hash, in.provider_ids,
+			     in.nproviders, &created_ms, e))
 		return -1;
 	resp->status = 201;
-	resp->json = key_json(id, key, in.scope, in.name, created_ms);
+	resp->json = key_json(id, key, in.scope, in.name,
+			      in.nproviders ? joined(req->arena, in.provider_ids, in.nproviders) : NULL,
+			      created_ms);
 	return 0;
 }
 
@@ -165,7 +195,7 @@ int api_key_list(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 	arr = cJSON_AddArrayToObject(resp->json, "keys");
 	for (i = 0; i < n; i++) {
 		cJSON *o = key_json(k[i].id, NULL, k[i].scope, k[i].name_null ? NULL : k[i].name,
-				    k[i].created_ms);
+				    k[i].providers, k[i].created_ms);
 
 		if (k[i].revoked_ms == INT64_MIN)
 			cJSON_AddNullToObject(o, "revokedAt");

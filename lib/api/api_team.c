@@ -185,7 +185,7 @@ int api_team_availability(struct api_ctx *c, struct http_req *req, struct http_r
 		struct slot_service svc;
 		struct slot_ctx sc;
 
-		if (!rows[i].found)
+		if (!rows[i].found || !api_provider_visible(req, ids[i]))
 			return ERR_NOT_FOUND(e, "Provider %s not found.", ids[i]);
 		if (offer_source(c, req, ids[i], &rows[i], hit[i], lo, fetch_hi, &src, e))
 			return -1;

@@ -49,7 +49,7 @@ static int team_resolve(struct api_ctx *c, struct http_req *req, const struct bo
 		struct service *own = NULL;
 		int32_t key;
 
-		if (!m[k].config)
+		if (!m[k].config || !api_provider_visible(req, b->team[k]))
 			return ERR_NOT_FOUND(e, "Provider not found: %s.", b->team[k]);
 		if (!dflt && (!m[k].service.config || !m[k].service.active))
 			return ERR_NOT_FOUND(e, "Service not found: provider %s has no active service"

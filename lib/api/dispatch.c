@@ -1,7 +1,8 @@
 /*
  * dispatch.c - the API as a worker runs it: its context, made after the
  * fork and kept for the worker's life, and the chain every request goes
- * through: route -> auth -> body -> query -> idempotency -> handler. Any
+ * through: route -> auth -> tenancy -> body -> query -> idempotency ->
+ * handler. Any
  * error rolls the handler's transaction back before it becomes the
  * response, and no request leaves a transaction open behind it.
  */
@@ -41,6 +42,7 @@ void api_close(void *ctx)
 	if (!c)
 		return;
 	cache_sched_free(&c->scheds);
+	cache_key_free(&c->keys);
 	store_close(c->store);
 	if (c->own_tzc)
 		tz_cache_free(c->own_tzc);
@@ -59,13 +61,39 @@ static const char *route_token(const struct api_route *r, struct http_req *req)
 	return http_query_peek(req, "token");
 }
 
+/*
+ * Tenancy by route: a key bound to providers gets 403 from a route for
+ * unbound keys only, and 404 ("Provider not found.", as for an unknown one)
+ * from a path under /api/providers/{id} naming a provider it is not bound
+ * to. Resources that name their provider only once read (an appointment, a
+ * hold, a body's providerId) are checked where they are read, by the same
+ * api_provider_visible.
+ */
+static int tenancy(const struct http_route *route, const struct api_route *r,
+		   const struct http_req *req, struct err *e)
+{
+	static const char prefix[] = "/api/providers/*";
+
+	if (req->principal.nproviders == 0)
+		return 0;
+	if (r->flags & API_ROUTE_UNBOUND)
+		return err_set(e, 403, "FORBIDDEN", "A key bound to providers cannot call this;"
+			       " it needs an unbound key.");
+	if (strncmp(route->pattern, prefix, sizeof prefix - 1) == 0 &&
+	    (route->pattern[sizeof prefix - 1] == '/' || !route->pattern[sizeof prefix - 1]))
+		return api_provider_check(req, req->path_id, e);
+	return 0;
+}
+
 /* Runs the chain; 0 with resp filled, or -1 with e set. */
-static int run(struct api_ctx *c, const struct api_route *r, struct http_req *req,
+static int run(struct api_ctx *c, const struct http_route *route, struct http_req *req,
 	       struct http_resp *resp, struct err *e)
 {
+	const struct api_route *r = route->data;
 	int rc;
 
 	if (api_authenticate(c, req, route_token(r, req), r->scope, e) ||
+	    tenancy(route, r, req, e) ||
 	    (r->takes_json && !(r->takes_json == API_BODY_OPTIONAL && req->body_len == 0 &&
 				!req->body_too_large) && http_decode_json_body(req, e)) ||
 	    http_parse_query(req, e))
@@ -97,7 +125,7 @@ void api_dispatch(void *ctx, struct http_req *req, struct http_resp *resp)
 	found = http_route_find(api_routes, api_nroutes, req, allow);
 	if (found) {
 		r = found->data;
-		if (run(c, r, req, resp, &e)) {
+		if (run(c, found, req, resp, &e)) {
 			store_rollback(c->store);
 			http_resp_error(req, resp, &e);
 		}

@@ -17,10 +17,14 @@
 #define IDEMPOTENT API_ROUTE_IDEMPOTENT
 #define QUERY_TOKEN API_ROUTE_QUERY_TOKEN
 #define BOOKS API_ROUTE_BOOKS
+#define UNBOUND API_ROUTE_UNBOUND
 
 /*
  * One row: method, pattern ('*' is one path segment), handler, takes JSON
  * (0 no, 1 required, 2 optional: checked when a body was sent), scope, flags.
+ * A row under /api/providers/{id} is provider-scoped by its path (dispatch.c);
+ * a row that is not about providers at all and must stay out of a bound
+ * key's reach says UNBOUND.
  */
 #define ROUTE(method, pattern, fn, takes_json, scope, flags) \
 	{ method, pattern, &(const struct api_route){ fn, takes_json, scope, flags } }
@@ -49,16 +53,16 @@ const struct http_route api_routes[] = {
 	ROUTE("POST", "/api/appointments/*/confirm", api_appt_confirm, 0, BOOKING, IDEMPOTENT),
 	ROUTE("POST", "/api/appointments/*/decline", api_appt_decline, 2, BOOKING, IDEMPOTENT),
 	ROUTE("POST", "/api/appointments/*/attendance", api_appt_attendance, 1, BOOKING, IDEMPOTENT),
-	ROUTE("GET", "/api/events", api_events, 0, ADMIN, 0),
-	ROUTE("POST", "/api/keys", api_key_create, 1, ADMIN, 0),
-	ROUTE("GET", "/api/keys", api_key_list, 0, ADMIN, 0),
-	ROUTE("DELETE", "/api/keys/*", api_key_revoke, 0, ADMIN, 0),
-	ROUTE("POST", "/api/webhooks", api_webhook_create, 1, ADMIN, 0),
-	ROUTE("GET", "/api/webhooks", api_webhook_list, 0, ADMIN, 0),
-	ROUTE("GET", "/api/webhooks/*", api_webhook_get, 0, ADMIN, 0),
-	ROUTE("DELETE", "/api/webhooks/*", api_webhook_delete, 0, ADMIN, 0),
-	ROUTE("GET", "/api/webhooks/*/deliveries", api_webhook_deliveries, 0, ADMIN, 0),
-	ROUTE("POST", "/api/webhooks/*/deliveries/*/retry", api_webhook_retry, 0, ADMIN, 0),
+	ROUTE("GET", "/api/events", api_events, 0, ADMIN, UNBOUND),
+	ROUTE("POST", "/api/keys", api_key_create, 1, ADMIN, UNBOUND),
+	ROUTE("GET", "/api/keys", api_key_list, 0, ADMIN, UNBOUND),
+	ROUTE("DELETE", "/api/keys/*", api_key_revoke, 0, ADMIN, UNBOUND),
+	ROUTE("POST", "/api/webhooks", api_webhook_create, 1, ADMIN, UNBOUND),
+	ROUTE("GET", "/api/webhooks", api_webhook_list, 0, ADMIN, UNBOUND),
+	ROUTE("GET", "/api/webhooks/*", api_webhook_get, 0, ADMIN, UNBOUND),
+	ROUTE("DELETE", "/api/webhooks/*", api_webhook_delete, 0, ADMIN, UNBOUND),
+	ROUTE("GET", "/api/webhooks/*/deliveries", api_webhook_deliveries, 0, ADMIN, UNBOUND),
+	ROUTE("POST", "/api/webhooks/*/deliveries/*/retry", api_webhook_retry, 0, ADMIN, UNBOUND),
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -32,6 +32,8 @@ struct http_param {
 struct http_principal {
 	const char *key_id;          /* NULL: anonymous */
 	int scope;                   /* the application's scope value (0: none) */
+	const char *const *providers; /* the providers the key is bound to (canonical ids) */
+	int nproviders;              /* 0: unbound, every provider its scope allows */
 };
 
 struct http_req {

@@ -181,6 +181,8 @@ int store_appt_cancel(struct store *s, struct arena *a, struct appt *ap, struct 
 struct appt_filter {
 	const char *provider_id, *patient_id, *status; /* NULL = any */
 	const char *service_id;                        /* NULL = any */
+	const char *const *providers;                  /* and among these (0: any) */
+	int nproviders;
 	int64_t from_ms, to_ms;                        /* INT64_MIN / INT64_MAX = open */
 	int has_after;                                 /* cursor position */
 	int64_t after_start_ms;
@@ -235,9 +237,12 @@ int store_hold_insert(struct store *s, struct arena *a, const struct hold *h, co
 /* Any state; 404 "Hold not found." if absent. */
 int store_hold_get(struct store *s, struct arena *a, const char *id, struct hold *out,
 		   struct err *e);
-/* Locks the row of the provider of hold id, in a transaction; *found = 0 when there is no such hold. */
-int store_hold_lock_provider(struct store *s, struct arena *a, const char *id, int *found,
-			     struct err *e);
+/*
+ * Locks the row of the provider of hold id, in a transaction; *provider is
+ * that provider's id (in the arena), NULL when there is no such hold.
+ */
+int store_hold_lock_provider(struct store *s, struct arena *a, const char *id,
+			     const char **provider, struct err *e);
 /* Ends the hold if it is live at now_ms (else changes nothing); queued. */
 int store_hold_release(struct store *s, struct arena *a, const char *id, int64_t now_ms,
 		       struct err *e);
@@ -443,20 +448,27 @@ int store_delivery_hold_owner(struct store *s, struct arena *a, int owner, struc
 
 /* ---- API keys (store_key.c) */
 /*
- * Stores a new key's hash (name: NULL for none). created_ms (may be NULL):
- * its created_at in ms, as store_key_list reports it.
+ * Stores a new key's hash (name: NULL for none), bound to the nproviders
+ * providers (1..1000, canonical UUIDs; 0 = unbound). created_ms (may be
+ * NULL): its created_at in ms, as store_key_list reports it.
  */
 int store_key_insert(struct store *s, struct arena *a, const char *id, const char *name,
-		     const char *scope, const char *hash, int64_t *created_ms, struct err *e);
-/* 1 with id and scope for a live key with this hash, 0 if none, -1 on error. */
+		     const char *scope, const char *hash, const char *const *providers,
+		     int nproviders, int64_t *created_ms, struct err *e);
+/*
+ * 1 with id, scope and the providers (in the arena; NULL and 0 for an
+ * unbound key) of a live key with this hash, 0 if none, -1 on error.
+ */
 int store_key_lookup(struct store *s, struct arena *a, const char *hash, char *id,
-		     const char **scope, struct err *e);
+		     const char **scope, const char *const **providers, int *nproviders,
+		     struct err *e);
 struct store_key {
 	const char *id, *scope, *name; /* name: "" when unset */
 	const char *created;           /* ISO 8601, UTC, to the second */
 	const char *revoked;           /* the same, or "" while the key is live */
 	int64_t created_ms, revoked_ms; /* ms since the epoch; revoked_ms INT64_MIN while live */
 	int name_null;                 /* 1 when the key has no name (name is then "") */
+	const char *providers;         /* "id,id,...", NULL for an unbound key */
 };
 /* Every key, revoked ones too, oldest first; *out is in the arena. */
 int store_key_list(struct store *s, struct arena *a, struct store_key **out, int *n,

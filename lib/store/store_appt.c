@@ -61,6 +61,7 @@ const struct store_stmt store_appt_stmts[] = {
 	  " AND ($5::bigint IS NULL OR start_at < " SQL_TS("$5") ")"
 	  " AND ($6::bigint IS NULL OR (start_at, id) > (" SQL_TS("$6") ", $7::uuid))"
 	  " AND ($9::text IS NULL OR service_id = $9)"
+	  " AND ($10::uuid[] IS NULL OR provider_id = ANY ($10::uuid[]))"
 	  " ORDER BY start_at, id LIMIT $8" },
 	/*
 	 * The calendar feed: the provider (no row: unknown) and at most $6 of its
@@ -332,7 +333,7 @@ int store_appt_feed(struct store *s, struct arena *a, const char *provider_id, i
 int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *f,
 		    struct appt **out, int *n, struct err *e)
 {
-	const char *p[9] = {
+	const char *p[10] = {
 		f->provider_id, f->patient_id, f->status,
 		f->from_ms == INT64_MIN ? NULL : i64_text(a, f->from_ms),
 		f->to_ms == INT64_MAX ? NULL : i64_text(a, f->to_ms),
@@ -340,8 +341,9 @@ int store_appt_list(struct store *s, struct arena *a, const struct appt_filter *
 		f->has_after ? f->after_id : NULL,
 		arena_printf(a, "%d", f->limit + 1),
 		f->service_id,
+		f->nproviders ? store_id_array(a, f->providers, f->nproviders) : NULL,
 	};
-	PGresult *r = store_exec(s, a, "appt_list", 9, p, e);
+	PGresult *r = store_exec(s, a, "appt_list", 10, p, e);
 	int i;
 
 	if (!r)

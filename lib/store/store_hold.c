@@ -30,7 +30,7 @@ const struct store_stmt store_hold_stmts[] = {
 	{ "hold_get", "SELECT " HOLD_COLS " FROM holds WHERE id = $1" },
 	/* As provider_lock_of_appt: the provider first, in the order booking locks. */
 	{ "hold_lock_provider",
-	  "SELECT 1 FROM providers WHERE id = (SELECT provider_id FROM holds WHERE id = $1)"
+	  "SELECT id FROM providers WHERE id = (SELECT provider_id FROM holds WHERE id = $1)"
 	  " FOR UPDATE" },
 	{ "hold_release",
 	  "UPDATE holds SET ended_at = " SQL_TS("$2")
@@ -107,15 +107,15 @@ int store_hold_get(struct store *s, struct arena *a, const char *id, struct hold
 	return 0;
 }
 
-int store_hold_lock_provider(struct store *s, struct arena *a, const char *id, int *found,
-			     struct err *e)
+int store_hold_lock_provider(struct store *s, struct arena *a, const char *id,
+			     const char **provider, struct err *e)
 {
 	const char *p[1] = { id };
 	PGresult *r = store_exec(s, a, "hold_lock_provider", 1, p, e);
 
 	if (!r)
 		return -1;
-	*found = PQntuples(r) > 0;
+	*provider = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL;
 	return 0;
 }
 

@@ -379,9 +379,11 @@ def minutes(n):
 
 
 # ------------------------------------------------------------------ keys
-def create_key(scope, name=None):
-    """A new API key through ./dev ctl: (key id, key)."""
+def create_key(scope, name=None, providers=()):
+    """A new API key through ./dev ctl: (key id, key); bound to providers if any are given."""
     args = ["ctl", "key", "create", "--scope", scope] + (["--name", name] if name else [])
+    for p in providers:
+        args += ["--provider", p]
     out = dev(*args).splitlines()
     ids = [l.split(": ", 1)[1] for l in out if l.startswith("id: ")]
     assert len(ids) == 1, out

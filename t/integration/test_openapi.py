@@ -98,7 +98,7 @@ def pattern_of(template):
 def route_rows():
     """Every ROUTE(...) row of api_routes[] in lib/api/routes.c as a dict:
     method, pattern, fn, takes_json, scope (OPEN, READ, BOOKING, ADMIN),
-    idempotent, query_token."""
+    idempotent, query_token, flags (the set of its flag names)."""
     with open(ROUTES_C, encoding="utf-8") as f:
         src = f.read()
     m = re.search(r"\bapi_routes\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
@@ -112,7 +112,7 @@ def route_rows():
     # takes_json 2: an optional body (documented as a requestBody with required false)
     return [{"method": m, "pattern": p, "fn": fn, "takes_json": j != "0", "body_required": j == "1", "scope": sc,
              "idempotent": "IDEMPOTENT" in flags(f),
-             "query_token": "QUERY_TOKEN" in flags(f)} for m, p, fn, j, sc, f in rows]
+             "query_token": "QUERY_TOKEN" in flags(f), "flags": flags(f)} for m, p, fn, j, sc, f in rows]
 
 
 def route_table():

@@ -28,7 +28,7 @@ static void test_key_expiry(void)
 	memset(&k, 0, sizeof k);
 	hash_of(1, h);
 	CU_ASSERT_PTR_NULL(cache_key_fresh(&k, h, 1000));
-	x = cache_key_put(&k, h, "id-1", 2, 1000);
+	x = cache_key_put(&k, h, "id-1", 2, NULL, 0, 1000);
 	CU_ASSERT_STRING_EQUAL(x->id, "id-1");
 	CU_ASSERT_EQUAL(x->scope, 2);
 	CU_ASSERT_PTR_EQUAL(cache_key_fresh(&k, h, 1000), x);
@@ -46,9 +46,9 @@ static void test_key_revalidation_and_forgetting(void)
 
 	memset(&k, 0, sizeof k);
 	hash_of(7, h);
-	a = cache_key_put(&k, h, "id-7", 1, 0);
+	a = cache_key_put(&k, h, "id-7", 1, NULL, 0, 0);
 	/* Vouched for again (its scope changed): the same entry, refreshed. */
-	b = cache_key_put(&k, h, "id-7", 3, 5000);
+	b = cache_key_put(&k, h, "id-7", 3, NULL, 0, 5000);
 	CU_ASSERT_PTR_EQUAL(a, b);
 	CU_ASSERT_EQUAL(b->scope, 3);
 	CU_ASSERT_PTR_EQUAL(cache_key_fresh(&k, h, 5000), b);
@@ -57,6 +57,37 @@ static void test_key_revalidation_and_forgetting(void)
 	cache_key_forget(&k, h);
 	CU_ASSERT_PTR_NULL(cache_key_fresh(&k, h, 5000));
 	cache_key_forget(&k, h); /* twice is harmless */
+}
+
+/* A bound key's providers: copied in, replaced on refresh, dropped when forgotten. */
+static void test_key_providers(void)
+{
+	struct cache_key k;
+	const struct cache_key_entry *x;
+	const char *two[2] = { "11111111-1111-4111-8111-111111111111",
+			       "22222222-2222-4222-8222-222222222222" };
+	char buf[37];
+	const char *one[1] = { buf };
+	char h[65];
+
+	memset(&k, 0, sizeof k);
+	hash_of(3, h);
+	x = cache_key_put(&k, h, "id-3", 1, two, 2, 0);
+	CU_ASSERT_EQUAL(x->nproviders, 2);
+	CU_ASSERT_STRING_EQUAL(x->providers[0], two[0]);
+	CU_ASSERT_STRING_EQUAL(x->providers[1], two[1]);
+	snprintf(buf, sizeof buf, "%s", "33333333-3333-4333-8333-333333333333");
+	x = cache_key_put(&k, h, "id-3", 1, one, 1, 10);
+	buf[0] = '9'; /* the cache's copy, not the caller's */
+	CU_ASSERT_EQUAL(x->nproviders, 1);
+	CU_ASSERT_STRING_EQUAL(x->providers[0], "33333333-3333-4333-8333-333333333333");
+	x = cache_key_put(&k, h, "id-3", 1, NULL, 0, 20); /* unbound now */
+	CU_ASSERT_EQUAL(x->nproviders, 0);
+	CU_ASSERT_PTR_NULL(x->providers);
+	cache_key_put(&k, h, "id-3", 1, two, 2, 30);
+	cache_key_forget(&k, h);
+	cache_key_free(&k);
+	CU_ASSERT_PTR_NULL(cache_key_fresh(&k, h, 30));
 }
 
 static void test_key_eviction_is_round_robin(void)
@@ -68,14 +99,14 @@ static void test_key_eviction_is_round_robin(void)
 	memset(&k, 0, sizeof k);
 	for (i = 0; i < CACHE_KEY_SIZE; i++) {
 		hash_of(i, h);
-		cache_key_put(&k, h, "id", 1, 100);
+		cache_key_put(&k, h, "id", 1, NULL, 0, 100);
 	}
 	for (i = 0; i < CACHE_KEY_SIZE; i++) {
 		hash_of(i, h);
 		CU_ASSERT_PTR_NOT_NULL(cache_key_fresh(&k, h, 100));
 	}
 	hash_of(CACHE_KEY_SIZE, h);
-	cache_key_put(&k, h, "id", 1, 100); /* takes the oldest place: key 0's */
+	cache_key_put(&k, h, "id", 1, NULL, 0, 100); /* takes the oldest place: key 0's */
 	CU_ASSERT_PTR_NOT_NULL(cache_key_fresh(&k, h, 100));
 	hash_of(0, h);
 	CU_ASSERT_PTR_NULL(cache_key_fresh(&k, h, 100));
@@ -245,6 +276,7 @@ void suite_cache(void)
 
 	TEST_ADD(s, test_key_expiry);
 	TEST_ADD(s, test_key_revalidation_and_forgetting);
+	TEST_ADD(s, test_key_providers);
 	TEST_ADD(s, test_key_eviction_is_round_robin);
 	TEST_ADD(s, test_sched_window_and_expiry);
 	TEST_ADD(s, test_sched_revalidation_replaces_in_place);
