@@ -66,8 +66,12 @@ def test_create_defaults_and_scopes():
     assert k["name"] == "Zoë " + "x" * 196
     lib.expect(call("GET", "/api/keys", k["key"]), 200)
     # providerIds: 1..1000 distinct UUIDs, the providers need not exist.
-    mint({"scope": "read", "providerIds": [lib.uuid4()]})
-    mint({"scope": "read", "providerIds": [lib.uuid4() for _ in range(1000)]})
+    one = lib.uuid4()
+    k = mint({"scope": "read", "providerIds": [one.upper()]})
+    assert k["providerIds"] == [one], k                  # stored, canonical, echoed
+    assert listed(k["id"])["providerIds"] == [one]
+    many = [lib.uuid4() for _ in range(1000)]
+    assert mint({"scope": "read", "providerIds": many})["providerIds"] == many
 
 
 def test_create_validation():
