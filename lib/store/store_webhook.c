@@ -19,7 +19,7 @@ const struct store_stmt store_webhook_stmts[] = {
 	  " VALUES ($1, $2, $3::text[], $4, $5, true, " SQL_TS("$6") ")" },
 	{ "webhook_get", "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1" },
 	{ "webhook_get_for_share", "SELECT " WEBHOOK_COLS " FROM webhooks WHERE id = $1 FOR SHARE" },
-	{ "webhook_list", "SELECT " WEBHOOK_COLS " FROM webhooks ORDER BY created_at, id" },
+	{ "webhook_list", "SELECT " WEBHOOK_COLS " FROM webhooks ORDER BY created_at, seq" },
 	{ "webhook_delete", "DELETE FROM webhooks WHERE id = $1" },
 	{ NULL, NULL }
 };
