@@ -12,6 +12,7 @@
 #include "api/cache_sched.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/ids.h"
 #include "http/http.h"
 #include "http/pool.h"
 
@@ -225,6 +226,12 @@ int api_emit_at(struct store *s, struct arena *a, int64_t now_ms, const char *ty
 /* Writes one event to the outbox in the current transaction; payload consumed. */
 int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const char *aggregate,
 	     cJSON *payload, struct err *e);
+/*
+ * The path's {id} as a lower-case UUID into out, or 404 "<what> not found."
+ * (an id of the wrong shape in a path is 404, like an unknown one).
+ */
+int api_path_id(const struct http_req *req, char out[ID_UUID_LEN + 1], const char *what,
+		struct err *e);
 /* Adds an ISO instant field. */
 void api_add_instant(cJSON *o, const char *key, int64_t ms);
 

@@ -31,13 +31,6 @@
 #define LIST_MAX_LIMIT 500
 #define DEFAULT_REASON "CLIENT_REQUEST"
 
-static int appt_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
-{
-	if (!id_uuid_parse(req->path_id, out))
-		return ERR_NOT_FOUND(e, "Appointment not found.");
-	return 0;
-}
-
 /* The fields every appointment event's payload starts with. */
 static cJSON *event_payload(const struct appt *a)
 {
@@ -96,14 +89,14 @@ static int lock_appt(struct api_ctx *c, struct http_req *req, struct appt *a, co
 {
 	char id[ID_UUID_LEN + 1];
 
-	if (appt_id(req, id, e) || store_begin(c->store, e) ||
+	if (api_path_id(req, id, "Appointment", e) || store_begin(c->store, e) ||
 	    store_provider_lock_of_appt(c->store, req->arena, id, config, e) ||
 	    read_appt(c, req, id, 1, a, e))
 		return -1;
 	return 0;
 }
 
-/* Writes the event of a change (payload: the common fields plus appointmentTime), commits, answers. */
+/* Writes the event of a change (its payload filled by the caller), commits, answers. */
 static int commit_change(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			 const struct appt *a, const char *type, cJSON *payload, struct err *e)
 {
@@ -175,7 +168,7 @@ int api_appt_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 	char id[ID_UUID_LEN + 1];
 	struct appt a;
 
-	if (appt_id(req, id, e) || read_appt(c, req, id, 0, &a, e))
+	if (api_path_id(req, id, "Appointment", e) || read_appt(c, req, id, 0, &a, e))
 		return -1;
 	resp->status = 200;
 	resp->json = codec_appt_encode(&a, 1);
@@ -250,7 +243,7 @@ int api_appt_cancel(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	cJSON *payload;
 	int len;
 
-	if (appt_id(req, a.id, e))
+	if (api_path_id(req, a.id, "Appointment", e))
 		return -1;
 	if (!reason || !*reason)
 		reason = DEFAULT_REASON;

@@ -62,6 +62,14 @@ int api_emit(struct api_ctx *c, struct http_req *req, const char *type, const ch
 	return api_emit_at(c->store, req->arena, req->now_ms, type, aggregate, payload, e);
 }
 
+int api_path_id(const struct http_req *req, char out[ID_UUID_LEN + 1], const char *what,
+		struct err *e)
+{
+	if (!req->path_id || !id_uuid_parse(req->path_id, out))
+		return ERR_NOT_FOUND(e, "%s not found.", what);
+	return 0;
+}
+
 void api_add_instant(cJSON *o, const char *key, int64_t ms)
 {
 	char buf[32];

@@ -43,13 +43,6 @@ static cJSON *hold_encode(const struct hold *h)
 	return o;
 }
 
-static int hold_path(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
-{
-	if (!id_uuid_parse(req->path_id, out))
-		return ERR_NOT_FOUND(e, "Hold not found.");
-	return 0;
-}
-
 int api_hold_create(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 		    struct err *e)
 {
@@ -101,7 +94,7 @@ int api_hold_get(struct api_ctx *c, struct http_req *req, struct http_resp *resp
 	char id[ID_UUID_LEN + 1];
 	struct hold h;
 
-	if (hold_path(req, id, e) || store_hold_get(c->store, req->arena, id, &h, e))
+	if (api_path_id(req, id, "Hold", e) || store_hold_get(c->store, req->arena, id, &h, e))
 		return -1;
 	if (!hold_live(&h, req->now_ms) || !api_provider_visible(req, h.provider_id))
 		return ERR_NOT_FOUND(e, "Hold not found.");
@@ -117,7 +110,7 @@ int api_hold_release(struct api_ctx *c, struct http_req *req, struct http_resp *
 	const char *provider;
 
 	/* The provider first, as every write of a hold (its trigger updates that row). */
-	if (hold_path(req, id, e) || store_begin(c->store, e) ||
+	if (api_path_id(req, id, "Hold", e) || store_begin(c->store, e) ||
 	    store_hold_lock_provider(c->store, req->arena, id, &provider, e))
 		return -1;
 	if (!provider || !api_provider_visible(req, provider))

@@ -18,13 +18,6 @@
 
 #define AVAILABILITY_MAX_DAYS 62
 
-static int provider_id(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
-{
-	if (!id_uuid_parse(req->path_id, out))
-		return ERR_NOT_FOUND(e, "Provider not found.");
-	return 0;
-}
-
 int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_resp *resp,
 			  struct err *e)
 {
@@ -34,7 +27,8 @@ int api_provider_schedule(struct api_ctx *c, struct http_req *req, struct http_r
 	char *text;
 	int changed = 0, rc;
 
-	if (provider_id(req, id, e) || codec_sched_decode(req->json, c->tzc, req->arena, &s, e))
+	if (api_path_id(req, id, "Provider", e) ||
+	    codec_sched_decode(req->json, c->tzc, req->arena, &s, e))
 		return -1;
 	canon = codec_sched_encode(&s);
 	/*
@@ -72,7 +66,7 @@ int api_provider_get(struct api_ctx *c, struct http_req *req, struct http_resp *
 	int64_t created, updated;
 	struct sched s;
 
-	if (provider_id(req, id, e) ||
+	if (api_path_id(req, id, "Provider", e) ||
 	    store_provider_get(c->store, req->arena, id, 0, &config, &created, &updated, e) ||
 	    api_sched_from_config(c, req, config, &s, e))
 		return -1;
@@ -154,7 +148,7 @@ int api_availability(struct api_ctx *c, struct http_req *req, struct http_resp *
 	struct slot_ctx sc;
 	struct slot *slots;
 
-	if (provider_id(req, id, e) ||
+	if (api_path_id(req, id, "Provider", e) ||
 	    api_avail_query(req, AVAILABILITY_MAX_DAYS, &service, &from, &to, &single, e))
 		return -1;
 	offer_window(from, to, &lo, &hi, &fetch_hi);

@@ -18,13 +18,6 @@
 #include "api/codec_service.h"
 #include "store/store.h"
 
-static int provider_path(struct http_req *req, char out[ID_UUID_LEN + 1], struct err *e)
-{
-	if (!id_uuid_parse(req->path_id, out))
-		return ERR_NOT_FOUND(e, "Provider not found.");
-	return 0;
-}
-
 /* The {serviceId} of the path: 404 when it is not one; 422 for `default` where it cannot change. */
 static int service_path(struct http_req *req, int writable, struct err *e)
 {
@@ -93,7 +86,7 @@ int api_service_put(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	char *text;
 	int created = 0, changed = 0, rc;
 
-	if (provider_path(req, provider, e) || service_path(req, 1, e))
+	if (api_path_id(req, provider, "Provider", e) || service_path(req, 1, e))
 		return -1;
 	memset(&sv, 0, sizeof sv);
 	if (codec_service_decode(req->json, &sv, e))
@@ -124,7 +117,7 @@ int api_service_list(struct api_ctx *c, struct http_req *req, struct http_resp *
 	cJSON *list;
 	int n, i;
 
-	if (provider_path(req, provider, e) || default_service(c, req, provider, 0, &sv, e) ||
+	if (api_path_id(req, provider, "Provider", e) || default_service(c, req, provider, 0, &sv, e) ||
 	    store_service_list(c->store, req->arena, provider, &rows, &n, e))
 		return -1;
 	resp->json = cJSON_CreateObject();
@@ -146,7 +139,7 @@ int api_service_get(struct api_ctx *c, struct http_req *req, struct http_resp *r
 	struct store_service row;
 	struct service sv;
 
-	if (provider_path(req, provider, e) || service_path(req, 0, e))
+	if (api_path_id(req, provider, "Provider", e) || service_path(req, 0, e))
 		return -1;
 	if (strcmp(req->path_id2, SERVICE_DEFAULT) == 0) {
 		if (default_service(c, req, provider, 0, &sv, e))
@@ -169,7 +162,8 @@ int api_service_retire(struct api_ctx *c, struct http_req *req, struct http_resp
 	struct service sv;
 	int changed = 0;
 
-	if (provider_path(req, provider, e) || service_path(req, 1, e) || store_begin(c->store, e) ||
+	if (api_path_id(req, provider, "Provider", e) || service_path(req, 1, e) ||
+	    store_begin(c->store, e) ||
 	    store_provider_get(c->store, req->arena, provider, 1, NULL, NULL, NULL, e) ||
 	    store_service_retire(c->store, req->arena, provider, req->path_id2, req->now_ms,
 				 &changed, &row, e) ||

@@ -59,6 +59,19 @@ int store_service_get(struct store *s, struct arena *a, const char *provider_id,
 	return 0;
 }
 
+/* The service a write returned (*changed), or, when it wrote nothing, as stored. */
+static int written_or_stored(struct store *s, struct arena *a, const PGresult *r,
+			     const char *provider_id, const char *service_id, int *changed,
+			     struct store_service *out, struct err *e)
+{
+	*changed = PQntuples(r) > 0;
+	if (*changed) {
+		row_to_service(a, r, 0, out);
+		return 0;
+	}
+	return store_service_get(s, a, provider_id, service_id, out, e);
+}
+
 int store_service_put(struct store *s, struct arena *a, const char *provider_id,
 		      const char *service_id, const char *config, int64_t now_ms, int *created,
 		      int *changed, struct store_service *out, struct err *e)
@@ -71,13 +84,8 @@ int store_service_put(struct store *s, struct arena *a, const char *provider_id,
 	r = store_exec(s, a, "service_put", 4, p, e);
 	if (!r)
 		return -1;
-	*changed = PQntuples(r) > 0;
-	*created = *changed && strcmp(PQgetvalue(r, 0, 5), "t") == 0;
-	if (*changed) {
-		row_to_service(a, r, 0, out);
-		return 0;
-	}
-	return store_service_get(s, a, provider_id, service_id, out, e);
+	*created = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 5), "t") == 0;
+	return written_or_stored(s, a, r, provider_id, service_id, changed, out, e);
 }
 
 int store_service_list(struct store *s, struct arena *a, const char *provider_id,
@@ -108,10 +116,5 @@ int store_service_retire(struct store *s, struct arena *a, const char *provider_
 	r = store_exec(s, a, "service_retire", 3, p, e);
 	if (!r)
 		return -1;
-	*changed = PQntuples(r) > 0;
-	if (*changed) {
-		row_to_service(a, r, 0, out);
-		return 0;
-	}
-	return store_service_get(s, a, provider_id, service_id, out, e);
+	return written_or_stored(s, a, r, provider_id, service_id, changed, out, e);
 }
